@@ -1,0 +1,3 @@
+from assistant_resurrect.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,38 @@
+"""The registry of supported assistants.
+
+Adding an assistant = writing one module with an `Assistant` subclass and
+adding it to ASSISTANTS below.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from assistant_resurrect.assistants.base import Assistant, Launch, parse_launch
+from assistant_resurrect.assistants.claude import Claude
+from assistant_resurrect.assistants.codex import Codex
+from assistant_resurrect.assistants.opencode import OpenCode
+
+ASSISTANTS: tuple[Assistant, ...] = (Claude(), OpenCode(), Codex())
+
+
+def by_name(name: str) -> Optional[Assistant]:
+    for assistant in ASSISTANTS:
+        if assistant.name == name:
+            return assistant
+    return None
+
+
+def match(argv: list[str]) -> Optional[tuple[Assistant, Launch]]:
+    """The assistant an argv runs, if any (helpers that are not sessions excluded)."""
+    launch = parse_launch(argv)
+    if launch is None:
+        return None
+    for assistant in ASSISTANTS:
+        if assistant.match(launch):
+            return assistant, launch
+    return None
+
+
+def names() -> list[str]:
+    return [a.name for a in ASSISTANTS]

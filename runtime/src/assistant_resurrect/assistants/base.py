@@ -1,0 +1,232 @@
+"""What every assistant module answers, and the shared argument scanner.
+
+An assistant module subclasses `Assistant`, sets its class attributes and,
+where the tool needs it, overrides a method; `assistants/__init__.py`
+registers it. Nothing else in the agent names a tool.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, ClassVar, Optional
+
+if TYPE_CHECKING:
+    from assistant_resurrect.log import Log
+    from assistant_resurrect.procs import Snapshot
+    from assistant_resurrect.statefiles import StateFiles
+
+# Programs that run another program named by their first non-option argument.
+INTERPRETERS = frozenset(
+    {"node", "nodejs", "bun", "deno", "sh", "bash", "dash", "zsh", "ksh", "python", "python3"}
+)
+# Interpreter options that take the next token as their value.
+INTERPRETER_VALUE_OPTIONS = frozenset(
+    {"-r", "--require", "--import", "--loader", "--experimental-loader", "--conditions", "-C"}
+)
+SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".exe", ".sh", ".ts")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+@dataclass
+class Launch:
+    """How a process was started: the program token and the user's arguments."""
+
+    program: str  # argv token naming the assistant (path or name)
+    name: str  # its basename without script suffix
+    args: list[str]
+    direct: bool  # True when argv[0] itself is the assistant (not an interpreter)
+
+
+def parse_launch(argv: list[str]) -> Optional[Launch]:
+    """Find the program an argv runs, through `env`, interpreters and shims."""
+    if not argv:
+        return None
+    i = 0
+    base = os.path.basename(argv[0]).lstrip("-")
+    if base == "env":
+        i = 1
+        while i < len(argv) and (argv[i].startswith("-") or "=" in argv[i]):
+            if argv[i] in ("-u", "--unset", "-C", "--chdir", "-S", "--split-string"):
+                i += 1
+            i += 1
+        if i >= len(argv):
+            return None
+        base = os.path.basename(argv[i])
+    direct = True
+    stem = base
+    for suffix in SCRIPT_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    if re.sub(r"[\d.]+$", "", stem) in INTERPRETERS:
+        direct = False
+        i += 1
+        while i < len(argv) and argv[i].startswith("-"):
+            if argv[i] in ("-c", "-e", "--eval", "-p", "--print"):
+                return None  # inline code: its children are looked at on their own
+            if argv[i] in INTERPRETER_VALUE_OPTIONS:
+                i += 1
+            i += 1
+        if i >= len(argv):
+            return None
+        base = os.path.basename(argv[i])
+        stem = base
+        for suffix in SCRIPT_SUFFIXES:
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+    return Launch(program=argv[i], name=stem, args=list(argv[i + 1 :]), direct=direct)
+
+
+@dataclass
+class Token:
+    """One element of a scanned command line."""
+
+    raw: list[str]  # the argv tokens it spans
+    option: Optional[str] = None  # "--model" for "--model x" and "--model=x"
+    value: Optional[str] = None
+
+
+def scan(args: list[str], value_options: frozenset[str]) -> list[Token]:
+    """Split args into options (with their values) and positionals."""
+    out: list[Token] = []
+    i = 0
+    rest_positional = False
+    while i < len(args):
+        a = args[i]
+        if rest_positional or not a.startswith("-") or a == "-":
+            out.append(Token([a]))
+        elif a == "--":
+            rest_positional = True
+            out.append(Token([a], option="--"))
+        elif a.startswith("--") and "=" in a:
+            name, _, value = a.partition("=")
+            out.append(Token([a], option=name, value=value))
+        elif a in value_options and i + 1 < len(args):
+            out.append(Token([a, args[i + 1]], option=a, value=args[i + 1]))
+            i += 1
+        else:
+            out.append(Token([a], option=a))
+        i += 1
+    return out
+
+
+@dataclass
+class Found:
+    """An assistant process found in a pane, as the strategies see it."""
+
+    pid: int
+    launch: Launch
+    start: float
+    cwd: Optional[str]
+    pids: list[int] = field(default_factory=list)  # pid and same-tool descendants
+    pane_pid: int = 0
+
+
+@dataclass
+class Context:
+    """What strategies may consult; everything expensive is loaded lazily."""
+
+    snap: Snapshot
+    log: Log
+    home: str
+    _state: Optional[StateFiles] = None
+    claimed: dict[str, int] = field(default_factory=dict)  # session ID -> pid it belongs to
+
+    @property
+    def state(self) -> StateFiles:
+        if self._state is None:
+            from assistant_resurrect.statefiles import StateFiles
+
+            self._state = StateFiles.load(self.log)
+        return self._state
+
+
+Strategy = Callable[["Context", Found], Optional[str]]
+
+
+class Assistant:
+    """Base class: generic behaviour driven by class attributes."""
+
+    name: ClassVar[str] = ""
+    executables: ClassVar[tuple[str, ...]] = ()
+    script_markers: ClassVar[tuple[str, ...]] = ()  # substrings of a script path
+    session_id_re: ClassVar[re.Pattern[str]] = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
+    value_options: ClassVar[frozenset[str]] = frozenset()
+    model_options: ClassVar[tuple[str, ...]] = ("--model", "-m")
+    # Options (with or without a value) that name or pick a session: not replayed.
+    session_options: ClassVar[frozenset[str]] = frozenset()
+    session_flags: ClassVar[frozenset[str]] = frozenset()  # e.g. --continue
+    keep_positionals: ClassVar[bool] = False  # False: positionals are a first prompt
+
+    # -- detection ---------------------------------------------------------
+    def match(self, launch: Launch) -> bool:
+        if launch.name in self.executables:
+            return True
+        return any(marker in launch.program for marker in self.script_markers)
+
+    def is_session(self, args: list[str]) -> bool:
+        """False for helper invocations that are not interactive sessions."""
+        return True
+
+    # -- session ID --------------------------------------------------------
+    def strategies(self) -> list[tuple[str, Strategy]]:
+        return [("args", self.id_from_args)]
+
+    def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
+        for tok in scan(found.launch.args, self.value_options | self.session_options):
+            if tok.option in self.session_options and tok.value:
+                return tok.value
+        return None
+
+    def valid_session_id(self, value: object) -> bool:
+        return isinstance(value, str) and bool(self.session_id_re.match(value))
+
+    def find_session_id(self, ctx: Context, found: Found) -> tuple[Optional[str], Optional[str]]:
+        """(session ID, name of the strategy that found it), first strategy wins."""
+        for strategy_name, strategy in self.strategies():
+            try:
+                value = strategy(ctx, found)
+            except Exception as exc:  # a broken source never breaks the save
+                ctx.log(f"{self.name} pid {found.pid}: strategy {strategy_name} failed: {exc}")
+                continue
+            if value is None:
+                continue
+            if not self.valid_session_id(value):
+                ctx.log(
+                    f"{self.name} pid {found.pid}: strategy {strategy_name} gave an invalid "
+                    f"session ID {value!r}; ignored"
+                )
+                continue
+            owner = ctx.claimed.get(value)
+            if owner is not None and owner != found.pid:
+                ctx.log(
+                    f"{self.name} pid {found.pid}: session {value} from {strategy_name} is "
+                    "already saved for another pane; ignored"
+                )
+                continue
+            return value, strategy_name
+        return None, None
+
+    # -- arguments ---------------------------------------------------------
+    def cli_args(self, args: list[str]) -> list[str]:
+        """The user's arguments minus the session/resume ones, order kept."""
+        kept: list[str] = []
+        for tok in scan(args, self.value_options | self.session_options):
+            if tok.option in self.session_options or tok.option in self.session_flags:
+                continue
+            if tok.option is None and not self.keep_positionals:
+                continue
+            kept.extend(tok.raw)
+        return kept
+
+    def model(self, args: list[str]) -> Optional[str]:
+        for tok in scan(args, self.value_options | self.session_options):
+            if tok.option in self.model_options and tok.value:
+                return tok.value
+        return None
+
+    def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
+        raise NotImplementedError

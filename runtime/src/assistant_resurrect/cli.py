@@ -1,0 +1,124 @@
+"""The `assistant-resurrect` command.
+
+The hooks (`save`, `save-finish`, `hook ...`) are dispatched without argparse
+and import only what they use: they run every few minutes and inside
+Claude's start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+USAGE = """usage: assistant-resurrect [-L SOCKET_NAME | -S SOCKET_PATH] COMMAND [ARGS]
+
+commands:
+  save [LAYOUT_FILE]        record the assistants of every pane (tmux-resurrect's
+                            post-save-layout hook passes LAYOUT_FILE)
+  save-finish               after a whole save: prune history, strip assistant panes
+                            from pane_contents.tar.gz (post-save-all hook)
+  restore [--dry-run] [--layout FILE] [--timeout SECONDS]
+                            type each saved assistant's resume command into its pane
+                            (post-restore-all hook); --dry-run prints instead
+  status                    panes, detected assistants, session IDs, what restore would type
+  doctor                    check the setup; non-zero exit with what to fix
+  hook claude-session-start | claude-session-end
+                            Claude Code SessionStart/SessionEnd command hooks (JSON on stdin)
+  version                   print the version
+
+options:
+  -L SOCKET_NAME            talk to the tmux server of that socket name (tmux -L)
+  -S SOCKET_PATH            talk to the tmux server at that socket path (tmux -S)
+"""
+
+
+def _fail(message: str, code: int = 2) -> int:
+    sys.stderr.write(f"assistant-resurrect: {message}\n")
+    return code
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    socket_name = socket_path = None
+    while args and args[0] in ("-L", "-S"):
+        if len(args) < 2:
+            return _fail(f"{args[0]} needs a value; see 'assistant-resurrect --help'")
+        if args[0] == "-L":
+            socket_name = args[1]
+        else:
+            socket_path = args[1]
+        args = args[2:]
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 2
+    cmd, rest = args[0], args[1:]
+
+    from assistant_resurrect.errors import AgentError
+
+    try:
+        if cmd == "hook":
+            from assistant_resurrect.hooks import HOOKS
+
+            if len(rest) != 1 or rest[0] not in HOOKS:
+                return _fail(f"hook needs one of: {', '.join(HOOKS)}")
+            return HOOKS[rest[0]]()
+        if cmd in ("version", "--version", "-V"):
+            from assistant_resurrect import __version__
+
+            print(f"assistant-resurrect {__version__}")
+            return 0
+
+        from assistant_resurrect.tmux import Tmux
+
+        tmux = Tmux(socket_name=socket_name, socket_path=socket_path)
+        if cmd == "save":
+            if len(rest) > 1:
+                return _fail("save takes at most one argument, the layout file")
+            from assistant_resurrect.save import save
+
+            return save(tmux, rest[0] if rest else None)
+        if cmd == "save-finish":
+            from assistant_resurrect.save import save_finish
+
+            return save_finish(tmux)
+        if cmd == "restore":
+            import argparse
+
+            parser = argparse.ArgumentParser(prog="assistant-resurrect restore")
+            parser.add_argument(
+                "--dry-run", action="store_true", help="print what would be typed, type nothing"
+            )
+            parser.add_argument("--layout", help="restore for this layout file (default: last)")
+            parser.add_argument(
+                "--timeout",
+                type=float,
+                default=15.0,
+                help="seconds to wait for the panes' shells (all together)",
+            )
+            opts = parser.parse_args(rest)
+            from assistant_resurrect.restore import restore
+
+            return restore(tmux, opts.layout, opts.dry_run, timeout=opts.timeout)
+        if cmd == "status":
+            from assistant_resurrect.status import status
+
+            return status(tmux)
+        if cmd == "doctor":
+            from assistant_resurrect.doctor import doctor
+
+            return doctor(tmux)
+    except AgentError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: one line, the traceback on request
+        import os
+
+        if os.environ.get("ASSISTANT_RESURRECT_DEBUG"):
+            raise
+        return _fail(
+            f"{cmd} failed unexpectedly: {type(exc).__name__}: {exc} (run again with "
+            "ASSISTANT_RESURRECT_DEBUG=1 for the traceback, and report it)",
+            1,
+        )
+    return _fail(f"unknown command {cmd!r}; see 'assistant-resurrect --help'")

@@ -1,0 +1,96 @@
+"""The command line typed into a pane on restore.
+
+Every token is quoted for the pane's shell; nothing is ever concatenated
+unquoted. Tokens with control characters (newlines, tabs, ESC, ...) are
+written with escapes, because typed raw they would act as editing keys in
+the shell's line editor; shells that have no escape syntax for them (plain
+sh/dash) get an UnquotableError and the pane is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+\Z")
+ANSI_C_SHELLS = frozenset({"bash", "zsh", "ksh", "mksh", "ksh93"})
+DEFAULT_SHELLS = ("bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "ash")
+
+
+class UnquotableError(ValueError):
+    pass
+
+
+def _is_control(ch: str) -> bool:
+    o = ord(ch)
+    return o < 0x20 or o == 0x7F or 0xDC80 <= o <= 0xDCFF
+
+
+def _escape_char(ch: str) -> str:
+    o = ord(ch)
+    if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte kept by surrogateescape
+        return f"\\x{o - 0xDC00:02x}"
+    return f"\\x{o:02x}"
+
+
+def quote(token: str, shell: str = "bash") -> str:
+    """`token` as one word of `shell`."""
+    if token and SAFE.match(token):
+        return token
+    has_control = any(_is_control(c) for c in token)
+    if shell == "fish":
+        out = []
+        run: list[str] = []
+        for ch in token:
+            if _is_control(ch):
+                if run:
+                    out.append("'" + "".join(run).replace("\\", "\\\\").replace("'", "\\'") + "'")
+                    run = []
+                out.append(_escape_char(ch))
+            else:
+                run.append(ch)
+        if run or not out:
+            out.append("'" + "".join(run).replace("\\", "\\\\").replace("'", "\\'") + "'")
+        return "".join(out)
+    if has_control:
+        if shell not in ANSI_C_SHELLS:
+            raise UnquotableError(
+                f"a value contains control characters that {shell} cannot be given safely"
+            )
+        body = []
+        for ch in token:
+            if _is_control(ch):
+                body.append(_escape_char(ch))
+            elif ch in ("\\", "'"):
+                body.append("\\" + ch)
+            else:
+                body.append(ch)
+        return "$'" + "".join(body) + "'"
+    return "'" + token.replace("'", "'\"'\"'") + "'"
+
+
+def build(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Optional[str],
+    pane_cwd: Optional[str],
+    shell: str,
+) -> str:
+    """`[cd -- DIR && ][NAME=value ...] argv...`, every token quoted for `shell`."""
+    words = []
+    for name, value in env.items():
+        if not ENV_NAME.match(name):
+            raise UnquotableError(f"{name!r} is not a valid environment variable name")
+        words.append(f"{name}={quote(value, shell)}")
+    words.extend(quote(a, shell) for a in argv)
+    line = " ".join(words)
+    if cwd and cwd != pane_cwd:
+        line = f"cd -- {quote(cwd, shell)} && {line}"
+    return line
+
+
+def shell_name(current_command: str) -> str:
+    """`-bash` or `/bin/bash` -> `bash`."""
+    name = current_command.rsplit("/", 1)[-1]
+    return name.lstrip("-")

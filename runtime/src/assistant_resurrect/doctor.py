@@ -1,0 +1,86 @@
+"""`doctor`: check the setup; non-zero exit with what to fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Callable
+
+from assistant_resurrect import __version__, assistants, paths
+from assistant_resurrect.errors import AgentError
+from assistant_resurrect.tmux import Tmux
+
+HOOKS = {
+    "@resurrect-hook-post-save-layout": "save",
+    "@resurrect-hook-post-save-all": "save-finish",
+    "@resurrect-hook-post-restore-all": "restore",
+}
+
+
+def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
+    problems: list[str] = []
+    notes: list[str] = []
+    notes.append(f"assistant-resurrect {__version__}, Python {sys.version.split()[0]}")
+    try:
+        version = tmux.run("-V").strip()
+        notes.append(f"{version} at {tmux.exe}")
+        tmux.list_panes()
+    except AgentError as exc:
+        out(f"PROBLEM: {exc}")
+        return 1
+    opts = tmux.options
+    for option, sub in HOOKS.items():
+        value = tmux.option(option)
+        if "assistant-resurrect" not in value or sub not in value.split():
+            problems.append(
+                f"{option} is {value!r}; set it to '<path>/assistant-resurrect {sub}' "
+                "(the Ansible role does this)"
+            )
+    listed = set(opts.get("@resurrect-processes", "").replace('"', " ").replace("'", " ").split())
+    for name in assistants.names():
+        if any(p.lstrip("~").split("->")[0].strip().split("/")[-1] == name for p in listed):
+            problems.append(
+                f"{name} is listed in @resurrect-processes: tmux-resurrect would start it a "
+                "second time; remove it from that option"
+            )
+    if opts.get("@continuum-save-interval", "").strip() == "0":
+        problems.append(
+            "@continuum-save-interval is 0: automatic saves are off, so a reboot loses "
+            "everything since your last manual save; set it to e.g. 15"
+        )
+    try:
+        sdir = paths.state_dir(create=False)
+        notes.append(f"state dir {sdir}" + ("" if sdir.exists() else " (not created yet)"))
+    except AgentError as exc:
+        problems.append(str(exc))
+    rdir = paths.resurrect_dir(opts.get("@resurrect-dir"))
+    if rdir.exists() and not os.access(rdir, os.W_OK):
+        problems.append(f"resurrect dir {rdir} is not writable; fix its permissions")
+    notes.append(f"resurrect dir {rdir}")
+    settings = os.path.join(paths.home(), ".claude", "settings.json")
+    try:
+        with open(settings, "rb") as fh:
+            text = json.dumps(json.load(fh))
+        if "assistant-resurrect hook claude-session-start" not in text:
+            problems.append(
+                f"{settings} has no SessionStart hook running 'assistant-resurrect hook "
+                "claude-session-start': Claude session IDs will only be found from arguments"
+            )
+    except FileNotFoundError:
+        notes.append(f"{settings} not found (Claude Code not set up for this user)")
+    except (OSError, ValueError) as exc:
+        problems.append(f"{settings} is unreadable: {exc}")
+    try:
+        import psutil
+
+        notes.append(f"psutil {psutil.__version__}")
+    except ImportError:
+        problems.append("psutil is not installed in the agent's environment; reinstall it")
+    for note in notes:
+        out(f"ok: {note}")
+    for problem in problems:
+        out(f"PROBLEM: {problem}")
+    if not problems:
+        out("everything looks right")
+    return 1 if problems else 0

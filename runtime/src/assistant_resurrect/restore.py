@@ -1,0 +1,213 @@
+"""`restore` (post-restore-all): type each saved assistant's resume command.
+
+Before typing into a pane, two guards: its foreground process is a known
+shell, and no assistant already runs in it. Both are checked when restore
+plans and again at the moment of typing. A pane that got its command is
+marked (pane option `@assistant-resurrect-restored`) so a second restore
+never types twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from assistant_resurrect import assistants, command, detect, paths, procs, store
+from assistant_resurrect.log import Log
+from assistant_resurrect.tmux import Pane, Tmux
+
+MARKER = "@assistant-resurrect-restored"
+READY_TIMEOUT = 15.0  # seconds, for all panes together
+POLL = 0.1
+
+
+@dataclass
+class Plan:
+    entry: dict[str, Any]
+    pane: Optional[Pane] = None
+    text: Optional[str] = None
+    skip: Optional[str] = None  # the reason, when the pane is not restored
+
+    @property
+    def address(self) -> str:
+        return str(self.entry.get("pane") or "?")
+
+
+def shells(tmux: Tmux) -> frozenset[str]:
+    configured = tmux.options.get("@assistant-resurrect-shells", "").split()
+    return frozenset(configured or command.DEFAULT_SHELLS)
+
+
+def guard(pane: Pane, snap: procs.Snapshot, allowed: frozenset[str]) -> Optional[str]:
+    """Why nothing may be typed into this pane now (None: it may)."""
+    if pane.dead:
+        return "the pane is dead"
+    shell = command.shell_name(pane.current_command)
+    if shell not in allowed:
+        return f"its foreground program is {pane.current_command!r}, not a shell"
+    running = detect.any_assistant(pane.pane_pid, snap)
+    if running:
+        return f"{running} already runs in it"
+    return None
+
+
+def plan(
+    entry: Any, by_addr: dict[str, Pane], snap: procs.Snapshot, allowed: frozenset[str]
+) -> Plan:
+    if not isinstance(entry, dict):
+        return Plan({}, skip="a sidecar entry is not an object")
+    p = Plan(entry)
+    tool = assistants.by_name(str(entry.get("tool")))
+    if tool is None:
+        p.skip = f"unknown tool {entry.get('tool')!r} (saved by a newer version?)"
+        return p
+    sid = entry.get("session_id")
+    if not sid:
+        p.skip = "no session ID was found when it was saved"
+        return p
+    if not tool.valid_session_id(sid):
+        p.skip = f"session ID {sid!r} is not a valid {tool.name} session ID"
+        return p
+    cli_args = entry.get("cli_args")
+    if cli_args is None:
+        cli_args = []
+    if not isinstance(cli_args, list) or not all(isinstance(a, str) for a in cli_args):
+        p.skip = "its saved cli_args are not a list of strings"
+        return p
+    env = entry.get("env") or {}
+    if not isinstance(env, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
+    ):
+        p.skip = "its saved env is not an object of strings"
+        return p
+    cwd = entry.get("cwd")
+    if cwd is not None and not isinstance(cwd, str):
+        p.skip = "its saved cwd is not a string"
+        return p
+    if cwd and not os.path.isdir(cwd):
+        p.skip = f"its directory {cwd!r} no longer exists"
+        return p
+    pane = by_addr.get(p.address)
+    if pane is None:
+        p.skip = "no such pane after restore"
+        return p
+    p.pane = pane
+    if pane.restored_marker and pane.restored_marker == sid:
+        p.skip = "already restored by an earlier run"
+        return p
+    reason = guard(pane, snap, allowed)
+    if reason:
+        p.skip = reason
+        return p
+    program = entry.get("program") or tool.name
+    if not isinstance(program, str) or not program:
+        program = tool.name
+    argv = tool.resume_argv(program, cli_args, sid)
+    pane_cwd = snap.cwd(pane.pane_pid) or pane.current_path
+    try:
+        p.text = command.build(argv, env, cwd, pane_cwd, command.shell_name(pane.current_command))
+    except command.UnquotableError as exc:
+        p.skip = str(exc)
+    return p
+
+
+def load(tmux: Tmux, layout: Optional[str], log: Log) -> tuple[Optional[Path], dict]:
+    rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
+    return store.for_restore(rdir, Path(layout) if layout else None, log)
+
+
+def make_plans(tmux: Tmux, layout: Optional[str], log: Log) -> tuple[Optional[Path], list[Plan]]:
+    panes = tmux.list_panes()
+    path, doc = load(tmux, layout, log)
+    snap = procs.snapshot()
+    by_addr = {p.address: p for p in panes}
+    allowed = shells(tmux)
+    return path, [plan(e, by_addr, snap, allowed) for e in doc.get("sessions", [])]
+
+
+def type_when_ready(
+    tmux: Tmux, todo: list[Plan], deadline: float, allowed: frozenset[str], log: Log
+) -> int:
+    """Type each plan's command as soon as its pane is ready, all panes at once.
+
+    Each round takes one pane listing and one process snapshot, re-checks every
+    waiting pane's guards, and types into those whose shell shows its prompt.
+    Returns how many were typed.
+    """
+    waiting = {p.pane.pane_id: p for p in todo if p.pane is not None}
+    typed = 0
+    reasons: dict[str, str] = {}
+    while waiting:
+        by_id = {pane.pane_id: pane for pane in tmux.list_panes()}
+        snap = procs.snapshot()
+        for pane_id, p in list(waiting.items()):
+            fresh = by_id.get(pane_id)
+            sid = str(p.entry.get("session_id"))
+            if fresh is None or fresh.restored_marker == sid:
+                log(
+                    f"skip {p.address}: "
+                    + ("the pane went away" if fresh is None else "already restored by another run")
+                )
+                del waiting[pane_id]
+                continue
+            reason = guard(fresh, snap, allowed)
+            if reason is None and not tmux.capture(pane_id).strip():
+                reason = "no shell prompt yet"
+            if reason is not None:
+                reasons[pane_id] = reason
+                continue
+            assert p.text is not None
+            tmux.set_pane_option(pane_id, MARKER, sid)
+            tmux.send_literal(pane_id, p.text)
+            tmux.send_enter(pane_id)
+            log(f"restored {p.entry.get('tool')} in {p.address} ({pane_id}): {p.text}")
+            typed += 1
+            del waiting[pane_id]
+        if not waiting:
+            break
+        if time.monotonic() >= deadline:
+            for pane_id, p in waiting.items():
+                log(f"skip {p.address}: not ready in time ({reasons.get(pane_id)})")
+            break
+        time.sleep(POLL)
+    return typed
+
+
+def restore(
+    tmux: Tmux,
+    layout: Optional[str],
+    dry_run: bool,
+    out: Callable[[str], None] = print,
+    timeout: float = READY_TIMEOUT,
+) -> int:
+    tmux.list_panes()
+    rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
+    log = Log(None if dry_run else rdir / "assistant-restore.log", echo=False)
+    try:
+        path, plans = make_plans(tmux, layout, log)
+    except Exception as exc:
+        log(f"restore stopped, no pane touched: {exc}")
+        raise
+    if path is None:
+        out("nothing to restore: no assistant sessions were saved for this layout")
+        return 0
+    log(f"restoring from {path.name}: {len(plans)} saved session(s)")
+    todo = []
+    for p in plans:
+        if p.skip:
+            log(f"skip {p.address}: {p.skip}")
+            if dry_run:
+                out(f"skip {p.address}: {p.skip}")
+        elif dry_run:
+            out(f"{p.address}: {p.text}")
+        else:
+            todo.append(p)
+    if dry_run or not todo:
+        return 0
+    deadline = time.monotonic() + timeout
+    typed = type_when_ready(tmux, todo, deadline, shells(tmux), log)
+    log(f"restored {typed} of {len(plans)} saved session(s)")
+    return 0

@@ -1,0 +1,77 @@
+"""Per-process state files in the state dir: `<tool>-<pid>.json`.
+
+Written by the Claude hooks and the OpenCode plugin while an assistant runs;
+read by save. Each is a JSON object with at least `tool`, `pid`,
+`session_id` and `timestamp`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from assistant_resurrect.errors import StateDirError
+from assistant_resurrect.fileio import atomic_write
+from assistant_resurrect.paths import state_dir
+
+if TYPE_CHECKING:
+    from assistant_resurrect.log import Log
+
+
+class StateFiles:
+    def __init__(self, directory: Optional[Path], log: Optional[Log] = None) -> None:
+        self.directory = directory
+        self.log = log
+        self._cache: dict[tuple[str, int], Optional[dict[str, Any]]] = {}
+
+    @classmethod
+    def load(cls, log: Optional[Log] = None) -> StateFiles:
+        try:
+            return cls(state_dir(create=False), log)
+        except StateDirError as exc:
+            if log is not None:
+                log(f"state files ignored: {exc}")
+            return cls(None, log)
+
+    def path(self, tool: str, pid: int) -> Optional[Path]:
+        return None if self.directory is None else self.directory / f"{tool}-{pid}.json"
+
+    def get(self, tool: str, pid: int) -> Optional[dict[str, Any]]:
+        key = (tool, pid)
+        if key in self._cache:
+            return self._cache[key]
+        path = self.path(tool, pid)
+        entry: Optional[dict[str, Any]] = None
+        if path is not None:
+            try:
+                with open(path, "rb") as fh:
+                    data = json.loads(fh.read())
+                if isinstance(data, dict):
+                    entry = data
+                elif self.log is not None:
+                    self.log(f"state file {path} is not a JSON object; ignored")
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError) as exc:
+                if self.log is not None:
+                    self.log(f"state file {path} is unreadable ({exc}); ignored")
+        self._cache[key] = entry
+        return entry
+
+
+def write(tool: str, pid: int, data: dict[str, Any]) -> Path:
+    directory = state_dir(create=True)
+    path = directory / f"{tool}-{pid}.json"
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+    return path
+
+
+def remove(tool: str, pid: int) -> bool:
+    directory = state_dir(create=False)
+    try:
+        os.unlink(directory / f"{tool}-{pid}.json")
+        return True
+    except FileNotFoundError:
+        return False

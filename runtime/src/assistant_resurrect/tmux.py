@@ -1,0 +1,173 @@
+"""Every call to the tmux CLI.
+
+Pane listings use a format whose separators carry a random nonce made for
+each call, so no user data (a cwd or session name containing `|`, tabs,
+newlines or unicode) can be taken for a separator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+from assistant_resurrect.errors import TmuxError
+from assistant_resurrect.spawn import run, which
+
+# Global options read with the pane listing, in one call.
+OPTIONS = (
+    "@resurrect-dir",
+    "@resurrect-capture-pane-contents",
+    "@resurrect-processes",
+    "@continuum-save-interval",
+    "@assistant-resurrect-capture-env",
+    "@assistant-resurrect-capture-secret-env",
+    "@assistant-resurrect-shells",
+    "@assistant-resurrect-start",
+)
+
+PANE_FIELDS = (
+    "session_name",
+    "window_index",
+    "pane_index",
+    "pane_id",
+    "pane_pid",
+    "pane_current_command",
+    "pane_current_path",
+    "session_attached",
+    "pane_dead",
+    "@assistant-resurrect-restored",
+)
+
+# Places tmux is found when the hook runs with a minimal PATH (systemd, launchd).
+FALLBACK_DIRS = ("/usr/local/bin", "/opt/homebrew/bin", "/usr/bin", "/bin", "/snap/bin")
+
+
+@dataclass
+class Pane:
+    session_name: str
+    window_index: str
+    pane_index: str
+    pane_id: str
+    pane_pid: int
+    current_command: str
+    current_path: str
+    session_attached: bool
+    dead: bool
+    restored_marker: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.session_name}:{self.window_index}.{self.pane_index}"
+
+
+def find_tmux() -> Optional[str]:
+    """tmux on PATH; else the binary of the server named in $TMUX; else common places."""
+    env = os.environ.get("TMUX_ASSISTANT_RESURRECT_TMUX")
+    if env:
+        return env
+    found = which("tmux")
+    if found:
+        return found
+    server = os.environ.get("TMUX", "").split(",")
+    if len(server) >= 2 and server[1].isdigit():
+        try:
+            exe = os.readlink(f"/proc/{server[1]}/exe")
+            if os.access(exe, os.X_OK):
+                return exe
+        except OSError:
+            pass
+    home = os.environ.get("HOME", "")
+    extra = [*FALLBACK_DIRS, os.path.join(home, ".nix-profile", "bin")]
+    return which("tmux", os.pathsep.join(extra))
+
+
+class Tmux:
+    """A tmux server, chosen by socket name (-L), socket path (-S) or $TMUX."""
+
+    def __init__(self, socket_name: Optional[str] = None, socket_path: Optional[str] = None):
+        self.socket_args: list[str] = []
+        if socket_path:
+            self.socket_args = ["-S", socket_path]
+        elif socket_name:
+            self.socket_args = ["-L", socket_name]
+        self._exe: Optional[str] = None
+        self.options: dict[str, str] = {}
+
+    @property
+    def exe(self) -> str:
+        if self._exe is None:
+            found = find_tmux()
+            if not found:
+                raise TmuxError(
+                    "tmux not found on PATH nor in /usr/local/bin, /opt/homebrew/bin, /usr/bin; "
+                    "install tmux or set TMUX_ASSISTANT_RESURRECT_TMUX to its path"
+                )
+            self._exe = found
+        return self._exe
+
+    def run(self, *args: str, check: bool = True) -> str:
+        argv = [self.exe, *self.socket_args, *args]
+        try:
+            code, out, err = run(argv)
+        except OSError as exc:
+            raise TmuxError(f"cannot run {self.exe}: {exc.strerror or exc}") from None
+        if code != 0 and check:
+            msg = err.decode("utf-8", "replace").strip() or f"exit status {code}"
+            if "no server running" in msg or "error connecting" in msg:
+                raise TmuxError(f"no tmux server is running ({msg}); start tmux first")
+            raise TmuxError(f"tmux {args[0]} failed: {msg}")
+        return out.decode("utf-8", "surrogateescape")
+
+    def list_panes(self) -> list[Pane]:
+        """All panes of the server, and (in self.options) the global options above."""
+        nonce = os.urandom(9).hex()
+        sep = f"\x1f{nonce}\x1e"
+        end = f"\x1f{nonce}\x1d"  # tmux adds a newline after each record
+        fields = [*PANE_FIELDS, *OPTIONS]
+        fmt = sep.join("#{" + f + "}" for f in fields) + end
+        out = self.run("list-panes", "-a", "-F", fmt)
+        panes: list[Pane] = []
+        for record in out.split(end + "\n"):
+            if not record:
+                continue
+            values = record.split(sep)
+            if len(values) != len(fields):
+                raise TmuxError("tmux list-panes answered in an unexpected format")
+            opts = values[len(PANE_FIELDS) :]
+            self.options = dict(zip(OPTIONS, opts))
+            panes.append(
+                Pane(
+                    session_name=values[0],
+                    window_index=values[1],
+                    pane_index=values[2],
+                    pane_id=values[3],
+                    pane_pid=int(values[4] or 0),
+                    current_command=values[5],
+                    current_path=values[6],
+                    session_attached=values[7] not in ("", "0"),
+                    dead=values[8] == "1",
+                    restored_marker=values[9],
+                )
+            )
+        return panes
+
+    def option(self, name: str) -> str:
+        """A global option's value ('' when unset)."""
+        return self.run("show-options", "-gqv", name, check=False).rstrip("\n")
+
+    def send_literal(self, pane_id: str, text: str) -> None:
+        self.run("send-keys", "-t", pane_id, "-l", "--", text)
+
+    def send_enter(self, pane_id: str) -> None:
+        self.run("send-keys", "-t", pane_id, "Enter")
+
+    def set_pane_option(self, pane_id: str, name: str, value: str) -> None:
+        self.run("set-option", "-p", "-t", pane_id, name, value)
+
+    def capture(self, pane_id: str) -> str:
+        return self.run("capture-pane", "-p", "-t", pane_id)
+
+    def command(self, args: Sequence[str], check: bool = True) -> str:
+        return self.run(*args, check=check)
