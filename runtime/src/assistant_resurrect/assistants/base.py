@@ -104,7 +104,11 @@ def scan(args: list[str], value_options: frozenset[str]) -> list[Token]:
         elif a.startswith("--") and "=" in a:
             name, _, value = a.partition("=")
             out.append(Token([a], option=name, value=value))
-        elif a in value_options and i + 1 < len(args):
+        elif (
+            a in value_options
+            and i + 1 < len(args)
+            and not (args[i + 1].startswith("-") and len(args[i + 1]) > 1)
+        ):  # an option right after means the value was left out (`--resume --verbose`)
             out.append(Token([a, args[i + 1]], option=a, value=args[i + 1]))
             i += 1
         else:

@@ -1,0 +1,158 @@
+"""How an argv is recognised as an assistant, and what of it is replayed."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant_resurrect import assistants
+from assistant_resurrect.assistants.base import parse_launch
+
+U1 = "3f1e8a1c-1111-4222-8333-444455556666"
+
+
+@pytest.mark.parametrize(
+    ("argv", "tool", "args"),
+    [
+        (["claude", "--resume", U1], "claude", ["--resume", U1]),
+        (["/home/u/.local/bin/claude"], "claude", []),
+        (["claude.exe", "-c"], "claude", ["-c"]),
+        (
+            ["node", "/usr/lib/node_modules/@openai/codex/bin/codex.js", "resume", U1],
+            "codex",
+            ["resume", U1],
+        ),
+        (
+            ["node", "--no-warnings", "/x/@anthropic-ai/claude-code/cli.js", "--model", "opus"],
+            "claude",
+            ["--model", "opus"],
+        ),
+        (
+            ["bun", "/home/u/.bun/bin/opencode", "-s", "ses_abcdefgh12"],
+            "opencode",
+            ["-s", "ses_abcdefgh12"],
+        ),
+        (["env", "FOO=1", "-u", "BAR", "claude", "--model", "x"], "claude", ["--model", "x"]),
+        (["/bin/bash", "/home/u/.asdf/shims/codex", "--full-auto"], "codex", ["--full-auto"]),
+        (
+            ["python3.11", "/opt/tools/gemini", "--resume", "latest"],
+            "gemini",
+            ["--resume", "latest"],
+        ),
+        (["-bash"], None, None),
+        (["node", "/usr/bin/npx", "@openai/codex"], None, None),
+        (["bash", "-c", "claude"], None, None),
+        (["vim", "claude.md"], None, None),
+    ],
+)
+def test_match(argv: list[str], tool: str | None, args: list[str] | None) -> None:
+    found = assistants.match(argv)
+    if tool is None:
+        assert found is None
+        return
+    if assistants.by_name(tool) is None:
+        pytest.skip(f"{tool} is not registered")
+    assert found is not None
+    assert found[0].name == tool
+    assert found[1].args == args
+
+
+def test_direct_launch_keeps_program_path() -> None:
+    launch = parse_launch(["/opt/claude/bin/claude", "--model", "opus"])
+    assert launch is not None and launch.direct and launch.program == "/opt/claude/bin/claude"
+    via_node = parse_launch(["node", "/x/@openai/codex/bin/codex.js"])
+    assert via_node is not None and not via_node.direct
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "kept", "model"),
+    [
+        (
+            "claude",
+            ["--dangerously-skip-permissions", "--resume", U1, "--model", "opus"],
+            ["--dangerously-skip-permissions", "--model", "opus"],
+            "opus",
+        ),
+        ("claude", ["-r", U1, "--add-dir", "/a", "fix the bug"], ["--add-dir", "/a"], None),
+        (
+            "claude",
+            ["--continue", "--model=sonnet", "--session-id", U1],
+            ["--model=sonnet"],
+            "sonnet",
+        ),
+        ("claude", ["--resume", "--verbose"], ["--verbose"], None),
+        (
+            "opencode",
+            ["--model", "anthropic/x", "-s", "ses_abcdefgh12", "/proj"],
+            ["--model", "anthropic/x", "/proj"],
+            "anthropic/x",
+        ),
+        ("opencode", ["-c", "--prompt", "hello", "."], ["."], None),
+        ("codex", ["--full-auto", "-m", "o3", "resume", U1], ["--full-auto", "-m", "o3"], "o3"),
+        ("codex", ["resume", "--last", "-c", "model=x"], ["-c", "model=x"], None),
+        ("codex", ["-C", "/w", "write tests"], ["-C", "/w"], None),
+    ],
+)
+def test_cli_args_and_model(tool: str, args: list[str], kept: list[str], model: str | None) -> None:
+    a = assistants.by_name(tool)
+    assert a is not None
+    assert a.cli_args(args) == kept
+    assert a.model(args) == model
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "is_session"),
+    [
+        ("codex", ["app-server", "--listen", "x"], False),
+        ("codex", ["exec", "do it"], False),
+        ("codex", ["-m", "o3", "resume", U1], True),
+        ("codex", ["-m", "o3"], True),
+        ("codex", ["write a parser"], True),
+        ("opencode", ["run", "hello"], False),
+        ("opencode", ["serve"], False),
+        ("opencode", ["/my/project"], True),
+        ("opencode", [], True),
+        ("claude", [], True),
+    ],
+)
+def test_helpers_are_not_sessions(tool: str, args: list[str], is_session: bool) -> None:
+    a = assistants.by_name(tool)
+    assert a is not None
+    assert a.is_session(args) is is_session
+
+
+@pytest.mark.parametrize(
+    ("tool", "program", "cli_args", "sid", "expected"),
+    [
+        (
+            "claude",
+            "claude",
+            ["--dangerously-skip-permissions"],
+            U1,
+            ["claude", "--dangerously-skip-permissions", "--resume", U1],
+        ),
+        ("opencode", "opencode", [], "ses_abcdefgh12", ["opencode", "-s", "ses_abcdefgh12"]),
+        ("codex", "codex", ["--full-auto"], U1, ["codex", "--full-auto", "resume", U1]),
+    ],
+)
+def test_resume_argv(
+    tool: str, program: str, cli_args: list[str], sid: str, expected: list[str]
+) -> None:
+    a = assistants.by_name(tool)
+    assert a is not None
+    assert a.resume_argv(program, cli_args, sid) == expected
+
+
+@pytest.mark.parametrize(
+    ("tool", "good", "bad"),
+    [
+        ("claude", U1, "../../etc/passwd"),
+        ("codex", U1, "$(touch x)"),
+        ("opencode", "ses_4f2a9c1b7e3d5a8f6b0c2d4e6f", "ses_'; rm -rf ~"),
+    ],
+)
+def test_session_id_charset(tool: str, good: str, bad: str) -> None:
+    a = assistants.by_name(tool)
+    assert a is not None
+    assert a.valid_session_id(good)
+    assert not a.valid_session_id(bad)
+    assert not a.valid_session_id(good + "\n")
