@@ -48,14 +48,33 @@ function ensureStateDir(dir) {
   }
 }
 
-// Start time of this process as /proc/<pid>/stat field 22 (clock ticks
-// after boot), so a reader can tell a reused PID from this process.
-function procStartTicks(pid) {
+// Clock ticks per second (AT_CLKTCK from the aux vector; 100 elsewhere).
+function clockTicks() {
+  try {
+    const auxv = fs.readFileSync("/proc/self/auxv");
+    for (let off = 0; off + 16 <= auxv.length; off += 16) {
+      const type = Number(auxv.readBigUInt64LE(off));
+      if (type === 0) break;
+      if (type === 17) return Number(auxv.readBigUInt64LE(off + 8)) || 100;
+    }
+  } catch {
+    /* not Linux, or not 64-bit little-endian */
+  }
+  return 100;
+}
+
+// Start time of a process in seconds since the epoch, computed exactly like
+// the Python agent (procs.py): btime + /proc/<pid>/stat field 22 / ticks,
+// rounded to 1/100 s. A reader compares it to tell a reused PID apart.
+function procStartTime(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(rest[19]);
-    return Number.isFinite(ticks) ? ticks : null;
+    const btimeLine = fs.readFileSync("/proc/stat", "utf8").split("\n").find((l) => l.startsWith("btime "));
+    const btime = btimeLine ? Number(btimeLine.split(/\s+/)[1]) : NaN;
+    const start = Math.round((btime + ticks / clockTicks()) * 100) / 100;
+    return Number.isFinite(start) ? start : null;
   } catch {
     return null;
   }
@@ -87,7 +106,7 @@ function removeQuietly(file) {
 function createRecorder({ pid = process.pid, env = process.env, directory = "" } = {}) {
   const dir = stateDir(env);
   const file = path.join(dir, `opencode-${pid}.json`);
-  const startTime = procStartTicks(pid);
+  const startTime = procStartTime(pid);
   const children = new Set(); // sub-agent sessions (they have a parent)
   let current = null;
   let closed = false; // after dispose/exit: late events must not rewrite
@@ -102,6 +121,7 @@ function createRecorder({ pid = process.pid, env = process.env, directory = "" }
       session_id: sessionId,
       directory: sessionDirectory || directory || "",
       timestamp: new Date().toISOString(),
+      timestamp_epoch: Date.now() / 1000,
       event: eventType,
     };
     if (startTime !== null) state.start_time = startTime;
