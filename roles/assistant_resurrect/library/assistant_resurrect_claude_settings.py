@@ -1,0 +1,318 @@
+#!/usr/bin/python
+"""Merge assistant-resurrect's Claude Code hook entries into settings.json."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: assistant_resurrect_claude_settings
+short_description: Manage assistant-resurrect's hook entries in Claude Code's settings.json
+description:
+  - Adds (or removes) one C(SessionStart) and one C(SessionEnd) command hook
+    that run the assistant-resurrect agent, keeping every other key and every
+    other tool's hook entries exactly as they were.
+  - An entry is ours when its C(command) contains I(marker).
+  - Entries that are not shaped as Claude documents them (a C(null) command,
+    a C(hooks) value that is not a list, an empty matcher object, ...) are
+    left as they are.
+  - A file that is not valid JSON fails the task and is never overwritten.
+  - The file is only rewritten when its content changes; the indentation
+    and the trailing newline of the existing file are kept.
+version_added: "0.1.0"
+options:
+  path:
+    description: Path of the settings file (usually C(~/.claude/settings.json)).
+    type: path
+    required: true
+  state:
+    description: C(present) adds or updates our entries; C(absent) removes them.
+    type: str
+    choices: [present, absent]
+    default: present
+  start_command:
+    description: Command of the C(SessionStart) hook. Required when I(state=present).
+    type: str
+  end_command:
+    description: Command of the C(SessionEnd) hook. Required when I(state=present).
+    type: str
+  marker:
+    description: Substring that identifies our entries' commands.
+    type: str
+    default: "assistant-resurrect hook claude-session-"
+  legacy_suffixes:
+    description:
+      - Entries whose command ends with one of these strings (ignoring trailing
+        quotes and spaces) are removed as well, for I(state=present) only.
+        Used to migrate from the upstream bash plugin.
+    type: list
+    elements: str
+    default: []
+  remove_if_empty:
+    description:
+      - With I(state=absent), delete the file when nothing but an empty JSON
+        object is left in it (for a file the role created).
+    type: bool
+    default: false
+  mode:
+    description: Mode of the file when it has to be created.
+    type: raw
+    default: "0600"
+author:
+  - assistant-resurrect contributors
+"""
+
+EXAMPLES = r"""
+- name: Add the hooks
+  assistant_resurrect_claude_settings:
+    path: /home/u/.claude/settings.json
+    start_command: /home/u/.local/bin/assistant-resurrect hook claude-session-start
+    end_command: /home/u/.local/bin/assistant-resurrect hook claude-session-end
+    legacy_suffixes: [claude-session-track.sh, claude-session-cleanup.sh]
+"""
+
+RETURN = r"""
+created:
+  description: Whether the file was (or, in check mode, would be) created.
+  type: bool
+  returned: always
+removed:
+  description: Number of hook entries removed (ours, stale ones and legacy ones).
+  type: int
+  returned: always
+"""
+
+import json  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import tempfile  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+EVENTS = ("SessionStart", "SessionEnd")
+
+
+def _is_ours(hook, marker, legacy_suffixes):
+    if not isinstance(hook, dict):
+        return False
+    command = hook.get("command")
+    if not isinstance(command, str):
+        return False
+    if marker in command:
+        return True
+    tail = command.strip().rstrip("'\" \t")
+    return any(tail.endswith(suffix) for suffix in legacy_suffixes)
+
+
+def _remove_entries(hooks, predicate, events=None):
+    """Remove hook entries for which predicate(hook) is true.
+
+    Works only on well-formed parts: an event value that is a list, a group
+    that is an object whose ``hooks`` is a list. A group, an event or the
+    whole ``hooks`` object is dropped only when our removal emptied it.
+    ``events``: the event names to look at (default: all).
+    Returns the number of entries removed.
+    """
+    removed = 0
+    for event in list(hooks):
+        if events is not None and event not in events:
+            continue
+        groups = hooks[event]
+        if not isinstance(groups, list):
+            continue
+        kept_groups = []
+        event_removed = 0
+        for group in groups:
+            if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+                kept = [h for h in group["hooks"] if not predicate(h)]
+                gone = len(group["hooks"]) - len(kept)
+                if gone:
+                    event_removed += gone
+                    if not kept:
+                        continue
+                    group["hooks"] = kept
+            kept_groups.append(group)
+        if event_removed:
+            removed += event_removed
+            if kept_groups:
+                hooks[event] = kept_groups
+            else:
+                del hooks[event]
+    return removed
+
+
+def _indent_of(text):
+    """The indentation unit of a pretty-printed JSON document (None: compact)."""
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return None
+    match = re.match(r"^([ \t]+)\S", lines[1])
+    return match.group(1) if match else None
+
+
+def _render(data, original):
+    if original is None:
+        indent, newline = "  ", True
+    else:
+        indent = _indent_of(original) or "  "
+        newline = original.endswith("\n") or original.strip() == ""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return text + ("\n" if newline else "")
+
+
+def _desired_entry(command):
+    return {"matcher": "", "hooks": [{"type": "command", "command": command}]}
+
+
+def _ensure(hooks, event, command, marker):
+    """Leave exactly one entry of ours in ``event``, running ``command``."""
+    groups = hooks.get(event)
+    if groups is None:
+        hooks[event] = [_desired_entry(command)]
+        return 0
+    found = []
+    for group in groups:
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list):
+            found.extend(h for h in group["hooks"] if _is_ours(h, marker, ()))
+    if len(found) == 1 and found[0].get("type") == "command" and found[0].get("command") == command:
+        return 0
+    removed = _remove_entries(hooks, lambda h: _is_ours(h, marker, ()), events=(event,))
+    hooks.setdefault(event, []).append(_desired_entry(command))
+    return removed
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            start_command=dict(type="str"),
+            end_command=dict(type="str"),
+            marker=dict(type="str", default="assistant-resurrect hook claude-session-"),
+            legacy_suffixes=dict(type="list", elements="str", default=[]),
+            remove_if_empty=dict(type="bool", default=False),
+            mode=dict(type="raw", default="0600"),
+        ),
+        required_if=[("state", "present", ("start_command", "end_command"))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    # Dotfile managers often symlink settings.json: edit the file the link
+    # points to, keep the link.
+    path = os.path.realpath(p["path"]) if os.path.islink(p["path"]) else p["path"]
+    marker = p["marker"]
+    result = dict(changed=False, path=path, created=False, removed=0)
+
+    original = None
+    if os.path.lexists(path):
+        if os.path.isdir(path):
+            module.fail_json(msg=f"{path} is a directory, not a settings file", **result)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                original = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg=f"cannot read {path}: {exc}", **result)
+
+    if original is None:
+        if p["state"] == "absent":
+            module.exit_json(**result)
+        data = {}
+    else:
+        try:
+            data = json.loads(original)
+        except ValueError as exc:
+            module.fail_json(
+                msg=f"{path} is not valid JSON ({exc}). It was left unchanged: fix it (or move it "
+                "away) and run again.",
+                **result,
+            )
+        if not isinstance(data, dict):
+            module.fail_json(
+                msg=f"{path} does not hold a JSON object at the top level; it was left unchanged.",
+                **result,
+            )
+    before = json.dumps(data, sort_keys=False)
+
+    hooks = data.get("hooks")
+    if p["state"] == "absent":
+        if isinstance(hooks, dict):
+            result["removed"] = _remove_entries(hooks, lambda h: _is_ours(h, marker, ()))
+            if result["removed"] and not hooks:
+                del data["hooks"]
+    else:
+        if hooks is None and "hooks" not in data:
+            hooks = {}
+        elif not isinstance(hooks, dict):
+            module.fail_json(
+                msg=f"{path}: 'hooks' is not a JSON object (it is {type(hooks).__name__}); "
+                "it was left unchanged. Fix it and run again.",
+                **result,
+            )
+        for event in EVENTS:
+            if event in hooks and not isinstance(hooks[event], list):
+                module.fail_json(
+                    msg=f"{path}: 'hooks.{event}' is not a list; it was left unchanged. "
+                    "Fix it and run again.",
+                    **result,
+                )
+        legacy = tuple(p["legacy_suffixes"])
+        removed = 0
+        if legacy:
+            removed += _remove_entries(hooks, lambda h: _is_ours(h, "\0never\0", legacy))
+        # Our entries in events other than ours are stale: drop them.
+        removed += _remove_entries(
+            hooks,
+            lambda h: _is_ours(h, marker, ()),
+            events=[k for k in hooks if k not in EVENTS],
+        )
+        removed += _ensure(hooks, "SessionStart", p["start_command"], marker)
+        removed += _ensure(hooks, "SessionEnd", p["end_command"], marker)
+        result["removed"] = removed
+        if "hooks" not in data:
+            data["hooks"] = hooks
+
+    after = json.dumps(data, sort_keys=False)
+    if p["state"] == "absent" and p["remove_if_empty"] and data == {}:
+        result["changed"] = True
+        if module._diff:
+            result["diff"] = dict(before_header=path, after_header=path, before=original, after="")
+        if not module.check_mode:
+            os.unlink(path)
+        module.exit_json(**result)
+    if original is not None and before == after:
+        module.exit_json(**result)
+
+    new_text = _render(data, original)
+    result["changed"] = True
+    result["created"] = original is None
+    if module._diff:
+        result["diff"] = dict(
+            before_header=path,
+            after_header=path,
+            before=original or "",
+            after=new_text,
+        )
+    if module.check_mode:
+        module.exit_json(**result)
+
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, 0o700)
+        except OSError as exc:
+            module.fail_json(msg=f"cannot create {directory}: {exc}", **result)
+    fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(new_text)
+        module.atomic_move(tmp, path)
+        if original is None:
+            mode = p["mode"]
+            os.chmod(path, int(mode, 8) if isinstance(mode, str) else int(mode))
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
