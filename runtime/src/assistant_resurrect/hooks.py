@@ -48,19 +48,21 @@ def _hook_log() -> Log:
 
 
 def _capture_names() -> list[str]:
-    """Names from `@assistant-resurrect-capture-env` when inside tmux."""
+    """Names from `@assistant-resurrect-capture-env` when inside tmux (one tmux call)."""
     if not os.environ.get("TMUX"):
         return []
     from assistant_resurrect import capture
     from assistant_resurrect.tmux import Tmux
 
+    env_opt, secret_opt = (
+        "@assistant-resurrect-capture-env",
+        "@assistant-resurrect-capture-secret-env",
+    )
     try:
-        t = Tmux()
-        value = t.option("@assistant-resurrect-capture-env")
-        secrets = capture.allowed(t.option("@assistant-resurrect-capture-secret-env"))
+        opts = Tmux().options_of([env_opt, secret_opt], os.environ.get("TMUX_PANE"))
     except Exception:
         return []
-    return capture.names(value, secrets)[0]
+    return capture.names(opts[env_opt], capture.allowed(opts[secret_opt]))[0]
 
 
 def claude_session_start(stdin: Any = None) -> int:

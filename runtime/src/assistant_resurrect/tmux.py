@@ -157,6 +157,20 @@ class Tmux:
         """A global option's value ('' when unset)."""
         return self.run("show-options", "-gqv", name, check=False).rstrip("\n")
 
+    def options_of(self, names: Sequence[str], target: Optional[str] = None) -> dict[str, str]:
+        """Several user options in one tmux call ('' for unset ones), as seen from
+        `target` (a pane, e.g. $TMUX_PANE) or the current client."""
+        nonce = os.urandom(9).hex()
+        sep = f"\x1f{nonce}\x1e"
+        fmt = sep.join("#{" + n + "}" for n in names)
+        args = ["display-message", "-p"]
+        if target:
+            args += ["-t", target]
+        values = self.run(*args, fmt).rstrip("\n").split(sep)
+        if len(values) != len(names):
+            raise TmuxError("tmux display-message answered in an unexpected format")
+        return dict(zip(names, values))
+
     def send_literal(self, pane_id: str, text: str) -> None:
         self.run("send-keys", "-t", pane_id, "-l", "--", text)
 
