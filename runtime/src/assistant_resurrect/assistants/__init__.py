@@ -11,9 +11,10 @@ from typing import Optional
 from assistant_resurrect.assistants.base import Assistant, Launch, parse_launch
 from assistant_resurrect.assistants.claude import Claude
 from assistant_resurrect.assistants.codex import Codex
+from assistant_resurrect.assistants.gemini import Gemini
 from assistant_resurrect.assistants.opencode import OpenCode
 
-ASSISTANTS: tuple[Assistant, ...] = (Claude(), OpenCode(), Codex())
+ASSISTANTS: tuple[Assistant, ...] = (Claude(), OpenCode(), Codex(), Gemini())
 
 
 def by_name(name: str) -> Optional[Assistant]:

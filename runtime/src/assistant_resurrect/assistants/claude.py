@@ -1,14 +1,34 @@
-"""Claude Code (`claude`): native executable, or cli.js under node for old builds."""
+"""Claude Code (`claude`): native executable, or cli.js under node for old builds.
+
+Session ID strategies, first answer wins:
+1. `state-file`: `claude-<pid>.json` written by our SessionStart hook (it
+   follows /clear, /resume and --continue, which all fire SessionStart with
+   the concrete ID), checked against the process start time;
+2. `args`: `--resume/-r <id>` or `--session-id <id>`;
+3. `transcript`: the one transcript `~/.claude/projects/<escaped cwd>/<id>.jsonl`
+   written since the process started (none or several: no answer).
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Optional
 
+from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy
 from assistant_resurrect.procs import same_start
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+# Claude names a project folder after its cwd with every character that is not
+# an ASCII letter or digit replaced by "-" (seen with 2.1.197); long names are
+# cut and given a hash suffix, so a cut name is matched as a prefix.
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+_MAX_NAME = 200
+
+
+def project_dir_name(cwd: str) -> str:
+    return _NOT_ALNUM.sub("-", cwd)
 
 
 class Claude(Assistant):
@@ -47,7 +67,11 @@ class Claude(Assistant):
     keep_positionals = False
 
     def strategies(self) -> list[tuple[str, Strategy]]:
-        return [("state-file", self.id_from_state_file), ("args", self.id_from_args)]
+        return [
+            ("state-file", self.id_from_state_file),
+            ("args", self.id_from_args),
+            ("transcript", self.id_from_transcript),
+        ]
 
     def state_entry(self, ctx: Context, found: Found) -> Optional[dict]:
         """The SessionStart state file of this Claude (its own PID, or a same-tool
@@ -70,6 +94,41 @@ class Claude(Assistant):
     def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
         value = super().id_from_args(ctx, found)
         return value if value and not value.startswith("-") else None
+
+    def projects_root(self, ctx: Context, found: Found) -> str:
+        config = _files.env_path(_files.proc_env(ctx, found), "CLAUDE_CONFIG_DIR")
+        return os.path.join(config or os.path.join(ctx.home, ".claude"), "projects")
+
+    def project_dirs(self, root: str, cwd: str) -> list[str]:
+        name = project_dir_name(cwd)
+        if len(name) <= _MAX_NAME:
+            return [os.path.join(root, name)]
+        try:
+            return [
+                os.path.join(root, d) for d in os.listdir(root) if d.startswith(name[:_MAX_NAME])
+            ]
+        except OSError:
+            return []
+
+    def id_from_transcript(self, ctx: Context, found: Found) -> Optional[str]:
+        """The single transcript of this cwd written since the process started."""
+        if not found.cwd:
+            return None
+        root = self.projects_root(ctx, found)
+        candidates: list[str] = []
+        for folder in self.project_dirs(root, found.cwd):
+            for _, path in _files.recent_files(folder, (".jsonl",), found.start):
+                sid = os.path.basename(path)[: -len(".jsonl")]
+                if self.valid_session_id(sid) and _files.unclaimed(ctx, found, sid):
+                    candidates.append(sid)
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            ctx.log(
+                f"claude pid {found.pid}: {len(candidates)} transcripts in {found.cwd} were "
+                "written since it started; not guessing"
+            )
+        return None
 
     def state_model(self, ctx: Context, found: Found) -> Optional[str]:
         entry = self.state_entry(ctx, found)

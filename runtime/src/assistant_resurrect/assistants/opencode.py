@@ -1,12 +1,24 @@
-"""OpenCode (`opencode`): native executable; a project directory may follow."""
+"""OpenCode (`opencode`): native executable; a project directory may follow.
+
+Session ID strategies, first answer wins:
+1. `args`: `-s/--session <id>`;
+2. `plugin-state`: `opencode-<pid>.json` written by our plugin (follows the
+   session the user works in), checked against the process start time;
+3. `db`: `opencode.db` (read-only): the newest non-archived top-level
+   session whose directory is the process's cwd.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Optional
 
+from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, scan
 from assistant_resurrect.procs import same_start
+
+SESSION_COLUMNS = ("id", "directory", "parent_id", "time_archived", "time_updated")
 
 # Subcommands that are not interactive sessions (helpers, one-shot runs, servers).
 NOT_SESSIONS = frozenset(
@@ -52,7 +64,11 @@ class OpenCode(Assistant):
         return True
 
     def strategies(self) -> list[tuple[str, Strategy]]:
-        return [("args", self.id_from_args), ("plugin-state", self.id_from_plugin)]
+        return [
+            ("args", self.id_from_args),
+            ("plugin-state", self.id_from_plugin),
+            ("db", self.id_from_db),
+        ]
 
     def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
         for tok in scan(found.launch.args, self.value_options | self.session_options):
@@ -75,6 +91,50 @@ class OpenCode(Assistant):
                 continue
             return entry.get("session_id")
         return None
+
+    def db_path(self, ctx: Context, found: Found) -> Optional[str]:
+        """OpenCode's database: $OPENCODE_DB (absolute, or relative to the data
+        dir), else <data dir>/opencode.db, else the newest opencode*.db there
+        (non-release channels use opencode-<channel>.db)."""
+        env = _files.proc_env(ctx, found)
+        data_home = _files.env_path(env, "XDG_DATA_HOME") or os.path.join(
+            ctx.home, ".local", "share"
+        )
+        data = os.path.join(data_home, "opencode")
+        explicit = env.get("OPENCODE_DB")
+        if explicit and explicit != ":memory:":
+            return explicit if os.path.isabs(explicit) else os.path.join(data, explicit)
+        default = os.path.join(data, "opencode.db")
+        if os.path.isfile(default):
+            return default
+        others = _files.recent_files(data, (".db",), 0.0)
+        named = [p for _, p in others if os.path.basename(p).startswith("opencode")]
+        return named[0] if named else None
+
+    def id_from_db(self, ctx: Context, found: Found) -> Optional[str]:
+        """The newest non-archived top-level session of this directory."""
+        if not found.cwd:
+            return None
+        path = self.db_path(ctx, found)
+        if path is None:
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: object, cols: set[str]) -> Optional[str]:
+            rows = conn.execute(  # type: ignore[attr-defined]
+                "SELECT id FROM session WHERE directory = ? AND parent_id IS NULL "
+                "AND time_archived IS NULL ORDER BY time_updated DESC LIMIT 20",
+                (found.cwd,),
+            ).fetchall()
+            for (sid,) in rows:
+                if isinstance(sid, str) and _files.unclaimed(ctx, found, sid):
+                    return sid
+            return None
+
+        result: Optional[str] = _sqlite.read(
+            path, "session", SESSION_COLUMNS, run, ctx.log, f"opencode pid {found.pid}"
+        )
+        return result
 
     def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
         return [program, *cli_args, "-s", session_id]

@@ -1,0 +1,72 @@
+"""Small helpers the file-based fallback strategies share."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from assistant_resurrect.assistants.base import Context, Found
+
+# Files written up to this long before the process start still count as
+# written by it (start times are rounded to 1/100 s; file systems may round
+# mtimes down to whole seconds).
+MTIME_SLACK = 1.0
+
+
+def proc_env(ctx: Context, found: Found) -> dict[str, str]:
+    """The assistant's environment (empty when unreadable)."""
+    return ctx.snap.environ(found.pid)
+
+
+def env_path(env: dict[str, str], name: str) -> Optional[str]:
+    value = env.get(name) or os.environ.get(name)
+    return value if value and os.path.isabs(value) else None
+
+
+def recent_files(
+    directory: str, suffixes: tuple[str, ...], since: float
+) -> list[tuple[float, str]]:
+    """(mtime, path) of the regular files in `directory` ending in one of
+    `suffixes` and modified at or after `since`, newest first."""
+    out: list[tuple[float, str]] = []
+    try:
+        entries = os.scandir(directory)
+    except OSError:
+        return out
+    with entries:
+        for entry in entries:
+            if not entry.name.endswith(suffixes):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if st.st_mtime >= since - MTIME_SLACK:
+                out.append((st.st_mtime, entry.path))
+    out.sort(reverse=True)
+    return out
+
+
+def first_json_line(path: str, limit: int = 1 << 20) -> Optional[dict[str, Any]]:
+    """The first line of a JSON-lines file as an object (None if it is not one)."""
+    import json
+
+    try:
+        with open(path, "rb") as fh:
+            line = fh.readline(limit)
+    except OSError:
+        return None
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def unclaimed(ctx: Context, found: Found, session_id: str) -> bool:
+    """True unless another pane's assistant already saved this session ID."""
+    owner = ctx.claimed.get(session_id)
+    return owner is None or owner == found.pid

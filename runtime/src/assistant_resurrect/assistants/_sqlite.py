@@ -1,0 +1,98 @@
+"""Reading the assistants' own SQLite databases, safely.
+
+Only the fallback strategies come here, and only when the cheap ones found
+nothing, so `sqlite3` is imported on first use, never by the save hook's
+import chain.
+
+The databases belong to running programs: they are opened read-only
+(`mode=ro`, so nothing is ever written or created), with a short busy
+timeout, and their WAL is honoured. When a read-only open is impossible (no
+`-shm` file and a directory we may not write), the database and its WAL are
+copied to a private temporary folder and the copy is read. A table without
+the columns a strategy needs (schema drift in a newer release) means: skip
+that strategy, with one log line saying why.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    import sqlite3
+
+BUSY_TIMEOUT = 1.0
+
+
+def _connect_ro(path: str) -> sqlite3.Connection:
+    import sqlite3
+    from urllib.parse import quote
+
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+    conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+def _copy_and_connect(path: str, tmpdir: str) -> sqlite3.Connection:
+    import shutil
+
+    base = os.path.join(tmpdir, "copy.db")
+    for suffix in ("", "-wal"):
+        src = path + suffix
+        if os.path.exists(src):
+            shutil.copyfile(src, base + suffix)
+    return _connect_ro(base)
+
+
+def columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+
+
+def read(
+    path: str,
+    table: str,
+    required: Sequence[str],
+    run: Callable[[sqlite3.Connection, set[str]], Any],
+    log: Callable[[str], None],
+    label: str,
+) -> Any:
+    """Open `path` read-only, check that `table` has the `required` columns,
+    and return `run(conn, columns)`; None (with one log line) when the
+    database is missing, unreadable, locked, or its schema has drifted."""
+    import sqlite3
+    import tempfile
+
+    if not os.path.isfile(path):
+        return None
+    tmp: Optional[tempfile.TemporaryDirectory[str]] = None
+    conn: Optional[sqlite3.Connection] = None
+    try:
+        try:
+            conn = _connect_ro(path)
+            cols = columns(conn, table)
+        except sqlite3.OperationalError:
+            if conn is not None:
+                conn.close()
+            tmp = tempfile.TemporaryDirectory(prefix="assistant-resurrect-")
+            conn = _copy_and_connect(path, tmp.name)
+            cols = columns(conn, table)
+        if not cols:
+            log(f"{label}: {path} has no table {table!r}; strategy skipped")
+            return None
+        missing = [c for c in required if c not in cols]
+        if missing:
+            log(
+                f"{label}: table {table!r} in {path} lacks column(s) {', '.join(missing)} "
+                "(schema changed?); strategy skipped"
+            )
+            return None
+        return run(conn, cols)
+    except (sqlite3.Error, OSError) as exc:
+        log(f"{label}: cannot read {path} ({exc}); strategy skipped")
+        return None
+    finally:
+        if conn is not None:
+            conn.close()
+        if tmp is not None:
+            tmp.cleanup()
