@@ -19,7 +19,9 @@ commands:
                             from pane_contents.tar.gz (post-save-all hook)
   restore [--dry-run] [--layout FILE] [--timeout SECONDS]
                             type each saved assistant's resume command into its pane
-                            (post-restore-all hook); --dry-run prints instead
+                            (post-restore-all hook); --dry-run prints instead. With
+                            @assistant-resurrect-start attached (the default), sessions
+                            no client shows wait until one does
   status                    panes, detected assistants, session IDs, what restore would type
   doctor                    check the setup; non-zero exit with what to fix
   hook claude-session-start | claude-session-end
@@ -95,7 +97,18 @@ def main(argv: Optional[list[str]] = None) -> int:
                 default=15.0,
                 help="seconds to wait for the panes' shells (all together)",
             )
+            parser.add_argument(
+                "--pending",
+                metavar="SESSION_ID",
+                help="(run by the hooks restore arms) type the resumes waiting for a client "
+                "to show this session, if one does now",
+            )
+            parser.add_argument("--hook-index", type=int, help=argparse.SUPPRESS)
             opts = parser.parse_args(rest)
+            if opts.pending is not None:
+                from assistant_resurrect.restore import restore_pending
+
+                return restore_pending(tmux, opts.pending, opts.hook_index, opts.timeout)
             from assistant_resurrect.restore import restore
 
             return restore(tmux, opts.layout, opts.dry_run, timeout=opts.timeout)

@@ -5,23 +5,30 @@ shell, and no assistant already runs in it. Both are checked when restore
 plans and again at the moment of typing. A pane that got its command is
 marked (pane option `@assistant-resurrect-restored`) so a second restore
 never types twice.
+
+`@assistant-resurrect-start` picks when: `attached` (the default) types at
+once only into sessions a client shows and leaves the others waiting on a
+one-shot tmux hook (see pending.py: `restore --pending` runs when a client
+first shows the session); `immediate` types into every pane at once.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from assistant_resurrect import assistants, command, detect, paths, procs, store
+from assistant_resurrect import assistants, command, detect, paths, pending, procs, store
 from assistant_resurrect.log import Log
 from assistant_resurrect.tmux import Pane, Tmux
 
 MARKER = "@assistant-resurrect-restored"
 READY_TIMEOUT = 15.0  # seconds, for all panes together
 POLL = 0.1
+MODES = ("attached", "immediate")
 
 
 @dataclass
@@ -176,13 +183,155 @@ def type_when_ready(
     return typed
 
 
+def start_mode(tmux: Tmux, log: Log) -> str:
+    """`@assistant-resurrect-start`: `attached` (default) or `immediate`."""
+    value = tmux.options.get("@assistant-resurrect-start", "").strip() or "attached"
+    if value not in MODES:
+        log(
+            f"@assistant-resurrect-start is {value!r}, not one of {', '.join(MODES)}; "
+            "using attached"
+        )
+        return "attached"
+    return value
+
+
+def split_by_client(
+    tmux: Tmux, todo: list[Plan]
+) -> tuple[list[Plan], dict[str, list[Plan]], dict[str, pending.Session]]:
+    """(plans whose session a client shows, {session ID: plans of a session none shows},
+    the sessions)."""
+    by_pane = pending.pane_sessions(tmux)
+    sessions = pending.sessions(tmux)
+    now: list[Plan] = []
+    later: dict[str, list[Plan]] = {}
+    for p in todo:
+        assert p.pane is not None
+        sid = by_pane.get(p.pane.pane_id, "")
+        session = sessions.get(sid)
+        if session is None or session.attached:
+            now.append(p)
+        else:
+            later.setdefault(sid, []).append(p)
+    return now, later, sessions
+
+
+def arm_waiting(
+    tmux: Tmux,
+    later: dict[str, list[Plan]],
+    sessions: dict[str, pending.Session],
+    source: Path,
+    log: Log,
+) -> dict[str, int]:
+    """Record the plans of sessions no client shows and arm their one-shot hooks.
+
+    A session already waiting (its hooks still armed) gets its entries updated,
+    never a second pair of hooks. Returns {session ID: hook index}.
+    """
+    server = pending.Server.of(tmux)
+    armed: dict[str, int] = {}
+    with pending.lock():
+        doc = pending.load(server)
+        used = pending.hooks_in_use(tmux)
+        taken = {
+            int(s["hook_index"])
+            for s in doc["sessions"].values()
+            if isinstance(s, dict) and isinstance(s.get("hook_index"), int)
+        }
+        for sid, plans in later.items():
+            name = sessions[sid].name
+            entries = [{"pane_id": p.pane.pane_id, "entry": p.entry} for p in plans if p.pane]
+            old = doc["sessions"].get(sid)
+            index = old.get("hook_index") if isinstance(old, dict) else None
+            if isinstance(index, int) and pending.MARK in used.get(index, ""):
+                merged = {
+                    e.get("pane_id"): e for e in old.get("entries") or [] if isinstance(e, dict)
+                }
+                merged.update({e["pane_id"]: e for e in entries})
+                old["entries"] = list(merged.values())
+                old["name"] = name
+                log(
+                    f"session {name!r} already waits for a client (hook index {index}); "
+                    "not armed again"
+                )
+                armed[sid] = index
+                continue
+            index = pending.free_index(used, taken)
+            taken.add(index)
+            pending.arm(tmux, server, sid, index)
+            doc["sessions"][sid] = {
+                "name": name,
+                "hook_index": index,
+                "since": pending.now(),
+                "source": source.name,
+                "entries": entries,
+            }
+            armed[sid] = index
+            for p in plans:
+                log(f"waiting for a client to show session {name!r}: {p.address} ({p.text})")
+        pending.store(server, doc)
+    return armed
+
+
+def run_pending(
+    tmux: Tmux, session_id: str, hook_index: Optional[int], log: Log, timeout: float
+) -> int:
+    """The hook's runner: when a client shows `session_id`, take its waiting entries
+    (and remove its hooks) under the lock, then type them with fresh guards."""
+    server = pending.Server.of(tmux)
+    with pending.lock():
+        doc = pending.load(server)
+        waiting = doc["sessions"].get(session_id)
+        session = pending.sessions(tmux).get(session_id)
+        indexes = {hook_index} if hook_index is not None else set()
+        if isinstance(waiting, dict) and isinstance(waiting.get("hook_index"), int):
+            indexes.add(waiting["hook_index"])
+        if waiting is not None and session is not None and not session.attached:
+            return 0  # another session was attached: keep waiting
+        if waiting is not None:
+            del doc["sessions"][session_id]
+            pending.store(server, doc)
+        for index in indexes:
+            pending.disarm(tmux, index)
+    if not isinstance(waiting, dict):
+        return 0  # already done by the other hook or by another restore
+    name = session.name if session else waiting.get("name")
+    if session is None:
+        log(f"session {name!r} is gone; its waiting assistants are dropped")
+        return 0
+    log(f"a client shows session {name!r}: starting its assistants")
+    panes = tmux.list_panes()
+    by_id = {p.pane_id: p for p in panes}
+    snap = procs.snapshot()
+    allowed = shells(tmux)
+    todo = []
+    for item in waiting.get("entries") or []:
+        if not isinstance(item, dict):
+            continue
+        entry = item.get("entry")
+        pane = by_id.get(str(item.get("pane_id")))
+        address = str(entry.get("pane")) if isinstance(entry, dict) else "?"
+        p = plan(entry, {address: pane} if pane else {}, snap, allowed)
+        if p.skip:
+            log(f"skip {p.address}: {p.skip}")
+        else:
+            todo.append(p)
+    typed = type_when_ready(tmux, todo, time.monotonic() + timeout, allowed, log) if todo else 0
+    total = len(waiting.get("entries") or [])
+    log(f"session {name!r}: restored {typed} of {total} waiting session(s)")
+    return 0
+
+
 def restore(
     tmux: Tmux,
     layout: Optional[str],
     dry_run: bool,
     out: Callable[[str], None] = print,
     timeout: float = READY_TIMEOUT,
+    note: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> int:
+    """Plan every saved entry; type now into panes whose session a client shows
+    (all of them in `immediate` mode); the others wait for a client (pending.py).
+    --dry-run prints the lines to `out` and, on `note` (stderr), which would wait."""
     tmux.list_panes()
     rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
     log = Log(None if dry_run else rdir / "assistant-restore.log", echo=False)
@@ -194,20 +343,53 @@ def restore(
     if path is None:
         out("nothing to restore: no assistant sessions were saved for this layout")
         return 0
-    log(f"restoring from {path.name}: {len(plans)} saved session(s)")
+    mode = start_mode(tmux, log)
+    log(f"restoring from {path.name}: {len(plans)} saved session(s), start mode {mode}")
     todo = []
     for p in plans:
         if p.skip:
             log(f"skip {p.address}: {p.skip}")
             if dry_run:
                 out(f"skip {p.address}: {p.skip}")
-        elif dry_run:
-            out(f"{p.address}: {p.text}")
         else:
             todo.append(p)
-    if dry_run or not todo:
+    now, later, sessions = todo, {}, {}
+    if mode == "attached" and todo:
+        now, later, sessions = split_by_client(tmux, todo)
+    if dry_run:
+        for p in now:
+            out(f"{p.address}: {p.text}")
+        for sid, waiting in later.items():
+            for p in waiting:
+                out(f"{p.address}: {p.text}")
+                note(f"{p.address} would wait for a client to show session {sessions[sid].name!r}")
+        return 0
+    if later:
+        armed = arm_waiting(tmux, later, sessions, path, log)
+        # A client may have attached while the hooks were armed: run those now.
+        fresh = pending.sessions(tmux)
+        for sid, index in armed.items():
+            if sid in fresh and fresh[sid].attached:
+                run_pending(tmux, sid, index, log, timeout)
+    if not now:
         return 0
     deadline = time.monotonic() + timeout
-    typed = type_when_ready(tmux, todo, deadline, shells(tmux), log)
+    typed = type_when_ready(tmux, now, deadline, shells(tmux), log)
     log(f"restored {typed} of {len(plans)} saved session(s)")
     return 0
+
+
+def restore_pending(
+    tmux: Tmux, session_id: str, hook_index: Optional[int], timeout: float = READY_TIMEOUT
+) -> int:
+    """`restore --pending SESSION_ID`: run by a hook in the background, with its
+    output discarded; everything goes to the restore log and it exits 0."""
+    log = Log(None)
+    try:
+        tmux.list_panes()
+        rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
+        log = Log(rdir / "assistant-restore.log")
+        return run_pending(tmux, session_id, hook_index, log, timeout)
+    except Exception as exc:
+        log(f"restore --pending {session_id}: {type(exc).__name__}: {exc}")
+        return 0

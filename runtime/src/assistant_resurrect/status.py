@@ -46,4 +46,28 @@ def status(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     if last is not None:
         sidecar = store.sidecar_for(last)
         out(f"last save: {last.name} -> {sidecar.name if sidecar.exists() else 'no sidecar'}")
+    waiting(tmux, out)
     return 0
+
+
+def waiting(tmux: Tmux, out: Callable[[str], None]) -> None:
+    """The resumes that restore left waiting for a client to show their session."""
+    from assistant_resurrect import pending
+
+    sessions = pending.read_only(tmux)
+    items = [
+        (s.get("name"), s.get("since"), item.get("entry") or {})
+        for s in sessions.values()
+        if isinstance(s, dict)
+        for item in s.get("entries") or []
+        if isinstance(item, dict) and isinstance(item.get("entry"), dict)
+    ]
+    if not items:
+        return
+    out("")
+    out(f"{len(items)} resume(s) waiting for a client to show their session:")
+    rows = [("PANE", "TOOL", "SESSION ID", "WAITING SINCE")]
+    rows += [(e.get("pane"), e.get("tool"), e.get("session_id"), since) for _, since, e in items]
+    widths = (24, 9, 38, 20)
+    for row in rows:
+        out("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths)).rstrip())

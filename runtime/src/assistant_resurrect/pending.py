@@ -1,0 +1,217 @@
+"""Resumes that wait for a client (`@assistant-resurrect-start attached`).
+
+A TUI assistant asks its terminal about itself when it starts (background
+colour, cursor shape, hyperlinks). In a tmux session that no client shows,
+nobody answers and it keeps fallback settings for its whole life. So restore
+types at once only into sessions a client shows; for each other session it
+records the saved entries in `pending-<server pid>.json` in the state dir and
+arms two one-shot tmux hooks (`client-attached[N]`, `client-session-changed[N]`)
+that run `assistant-resurrect -S <socket> restore --pending <session id>
+--hook-index N`. That runner types when a client shows the session, then
+removes its own two hooks and its entries.
+
+The file is keyed by the tmux server's PID and checked against the server's
+start time, so a file left by an earlier server is never used. Sessions are
+named by their tmux ID (`$3`), which survives a rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant_resurrect import paths
+from assistant_resurrect.fileio import atomic_write, locked
+from assistant_resurrect.tmux import Tmux
+
+VERSION = 1
+EVENTS = ("client-attached", "client-session-changed")
+FIRST_INDEX = 4200  # hook array indexes we use start here, far from a user's own
+MARK = "restore --pending"  # in every hook command we arm
+
+
+@dataclass
+class Server:
+    pid: int
+    start: str
+    socket: str
+
+    @classmethod
+    def of(cls, tmux: Tmux) -> Server:
+        out = tmux.run("display-message", "-p", "#{pid} #{start_time} #{socket_path}")
+        pid, start, socket = out.rstrip("\n").split(" ", 2)
+        return cls(int(pid), start, socket)
+
+
+@dataclass
+class Session:
+    id: str
+    name: str
+    attached: bool
+
+
+def sessions(tmux: Tmux) -> dict[str, Session]:
+    """Every session by its ID (names may hold any character: the ID comes first)."""
+    out = tmux.run("list-sessions", "-F", "#{session_id} #{session_attached} #{session_name}")
+    found = {}
+    for line in out.split("\n"):
+        if not line.startswith("$"):
+            continue  # a session name with a newline: the rest of the previous line
+        sid, attached, name = [*line.split(" ", 2), "", ""][:3]
+        found[sid] = Session(sid, name, attached not in ("", "0"))
+    return found
+
+
+def pane_sessions(tmux: Tmux) -> dict[str, str]:
+    """pane ID -> session ID."""
+    out = tmux.run("list-panes", "-a", "-F", "#{pane_id} #{session_id}")
+    return dict(line.split(" ", 1) for line in out.split("\n") if line.count(" ") == 1)
+
+
+# -- the pending file --------------------------------------------------------
+
+
+def path_for(server: Server) -> Path:
+    return paths.state_dir(create=True) / f"pending-{server.pid}.json"
+
+
+@contextlib.contextmanager
+def lock() -> Iterator[None]:
+    with locked(paths.state_dir(create=True) / ".pending.lock"):
+        yield
+
+
+def load(server: Server) -> dict[str, Any]:
+    """The pending document of this server (an empty one when none, unreadable,
+    or left by an earlier server that had the same PID)."""
+    empty: dict[str, Any] = {
+        "version": VERSION,
+        "server_pid": server.pid,
+        "server_start": server.start,
+        "socket": server.socket,
+        "sessions": {},
+    }
+    try:
+        doc = json.loads(path_for(server).read_bytes())
+    except (OSError, ValueError):
+        return empty
+    if (
+        not isinstance(doc, dict)
+        or doc.get("version") != VERSION
+        or doc.get("server_start") != server.start
+        or not isinstance(doc.get("sessions"), dict)
+    ):
+        return empty
+    return doc
+
+
+def store(server: Server, doc: dict[str, Any]) -> None:
+    path = path_for(server)
+    if not doc.get("sessions"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    atomic_write(path, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
+
+
+def read_only(tmux: Tmux) -> dict[str, Any]:
+    """The pending sessions of this server, for `status` (never creates anything)."""
+    try:
+        server = Server.of(tmux)
+        directory = paths.state_dir(create=False)
+        doc = json.loads((directory / f"pending-{server.pid}.json").read_bytes())
+    except Exception:
+        return {}
+    if not isinstance(doc, dict) or doc.get("server_start") != server.start:
+        return {}
+    found = doc.get("sessions")
+    return found if isinstance(found, dict) else {}
+
+
+# -- hooks -------------------------------------------------------------------
+
+
+def agent_argv() -> list[str]:
+    """How to run this very agent again from a tmux hook, with no help from PATH."""
+    arg0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(arg0) == "assistant-resurrect":
+        full = arg0 if os.sep in arg0 else None
+        if full is None:
+            from assistant_resurrect.spawn import which
+
+            full = which(arg0)
+        if full and os.access(full, os.X_OK):
+            return [os.path.abspath(full)]
+    import assistant_resurrect
+
+    src = os.path.dirname(os.path.dirname(os.path.abspath(assistant_resurrect.__file__)))
+    python = sys.executable or "python3"
+    return ["/usr/bin/env", f"PYTHONPATH={src}", python, "-m", "assistant_resurrect"]
+
+
+def tmux_quote(text: str) -> str:
+    """`text` as one word of tmux's command parser (single quotes: no $ or ~)."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def hook_command(server: Server, session_id: str, index: int) -> str:
+    argv = [
+        *agent_argv(),
+        "-S",
+        server.socket,
+        "restore",
+        "--pending",
+        session_id,
+        "--hook-index",
+        str(index),
+    ]
+    # run-shell expands formats: a literal # is written ##. Output would be
+    # shown over the client's pane, so there is none (the runner logs).
+    shell = " ".join(shlex.quote(a) for a in argv).replace("#", "##") + " >/dev/null 2>&1"
+    return "run-shell -b " + tmux_quote(shell)
+
+
+def hooks_in_use(tmux: Tmux) -> dict[int, str]:
+    """index -> command of every global client-attached / client-session-changed hook."""
+    used: dict[int, str] = {}
+    for event in EVENTS:
+        out = tmux.run("show-hooks", "-g", event, check=False)
+        for line in out.split("\n"):
+            if line.startswith(event + "["):
+                index, _, command = line[len(event) + 1 :].partition("] ")
+                if index.isdigit():
+                    used[int(index)] = used.get(int(index), "") + command
+    return used
+
+
+def arm(tmux: Tmux, server: Server, session_id: str, index: int) -> None:
+    command = hook_command(server, session_id, index)
+    for event in EVENTS:
+        tmux.run("set-hook", "-g", f"{event}[{index}]", command)
+
+
+def disarm(tmux: Tmux, index: int) -> None:
+    """Remove our two hooks at `index` (nothing else; never a hook we did not arm)."""
+    used = hooks_in_use(tmux)
+    if MARK in used.get(index, ""):
+        for event in EVENTS:
+            tmux.run("set-hook", "-gu", f"{event}[{index}]", check=False)
+
+
+def free_index(used: dict[int, str], taken: set[int]) -> int:
+    index = FIRST_INDEX
+    while index in used or index in taken:
+        index += 1
+    return index
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
