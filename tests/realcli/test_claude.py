@@ -1,0 +1,133 @@
+"""Claude Code, the real CLI: each session-ID strategy answers a real save."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+
+from tests.realcli.conftest import CLAUDE_KEY, NO_HOOK_ENV, RealEnv, cli_version, require, wait_for
+
+pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+PROMPT = "❯"
+
+
+def claude_env(real: RealEnv, hooks: bool = True) -> dict[str, str]:
+    env = {"ANTHROPIC_API_KEY": CLAUDE_KEY, "ANTHROPIC_BASE_URL": real.api.url}
+    if not hooks:
+        env[NO_HOOK_ENV] = "1"
+    return env
+
+
+def start_claude(real: RealEnv, pane: str, command: str) -> int:
+    real.send(pane, command)
+    pid = real.tool_pid(pane, "claude")
+    real.wait_screen(pane, PROMPT)
+    return pid
+
+
+def talk(real: RealEnv, pane: str, text: str = "hello") -> None:
+    """One exchange with the stub API (a session without one has no transcript)."""
+    real.send(pane, text)
+    real.wait_screen(pane, "stub reply")
+
+
+def quit_claude(real: RealEnv, pane: str, pid: int) -> None:
+    real.send(pane, "/exit")
+    real.wait_gone(pid)
+
+
+@pytest.fixture(autouse=True)
+def _claude() -> None:
+    require("claude")
+    assert cli_version("claude")
+
+
+def test_state_file_from_the_real_session_start_hook(real: RealEnv) -> None:
+    """Claude runs our SessionStart hook; save reads the ID from its state file,
+    and follows /clear (a new session ID in the same process)."""
+    pane = real.window(real.workdir("claude-hook"), claude_env(real))
+    pid = start_claude(real, pane, "claude --model sonnet")
+    entry = wait_for(lambda: real.state_file("claude", pid), 30, "claude state file",
+                     on_fail=lambda: real.capture(pane))
+    sid = entry["session_id"]
+    assert UUID.match(sid)
+    assert entry["tool"] == "claude" and entry["pid"] == pid
+    assert entry["source"] == "startup" and entry["hook_event_name"] == "SessionStart"
+    assert entry["transcript_path"].endswith(f"/{sid}.jsonl")
+    mode = (real.state_dir / f"claude-{pid}.json").stat().st_mode & 0o777
+    assert mode == 0o600
+
+    saved = real.save()[pane]
+    assert (saved["tool"], saved["session_id"], saved["id_source"]) == ("claude", sid, "state-file")
+    assert saved["cli_args"] == ["--model", "sonnet"]
+    assert saved["model"] == "sonnet"
+
+    # /clear ends the session and starts another one in the same process.
+    talk(real, pane)
+    real.send(pane, "/clear")
+    new = wait_for(lambda: (real.state_file("claude", pid) or {}).get("source") == "clear"
+                   and real.state_file("claude", pid), 20, "state file after /clear")
+    assert new["session_id"] != sid
+    saved = real.save()[pane]
+    assert (saved["session_id"], saved["id_source"]) == (new["session_id"], "state-file")
+
+    # SessionEnd removes the state file when Claude exits.
+    quit_claude(real, pane, pid)
+    wait_for(lambda: real.state_file("claude", pid) is None, 10, "state file removed")
+    real.kill(pane)
+
+
+def test_args_session_id_without_hook(real: RealEnv) -> None:
+    """No hook ran (it is switched off for this pane): `--session-id` in argv answers."""
+    pane = real.window(real.workdir("claude-args"), claude_env(real, hooks=False))
+    sid = str(uuid.uuid4())
+    pid = start_claude(real, pane, f"claude --session-id {sid}")
+    saved = real.save()[pane]
+    assert real.state_file("claude", pid) is None
+    assert (saved["session_id"], saved["id_source"]) == (sid, "args")
+    assert saved["cli_args"] == []
+    real.kill(pane)
+
+
+def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
+    """No hook, no ID in argv: the one transcript written since start answers.
+    Then `claude -c` (hook on) is saved with the concrete ID it continued."""
+    cwd = real.workdir("claude-transcript")
+    pane = real.window(cwd, claude_env(real, hooks=False))
+    pid = start_claude(real, pane, "claude")
+    talk(real, pane)
+    project = real.home / ".claude" / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
+    files = wait_for(lambda: list(project.glob("*.jsonl")), 20, "a transcript")
+    assert len(files) == 1
+    sid = files[0].stem
+    saved = real.save()[pane]
+    assert (saved["session_id"], saved["id_source"]) == (sid, "transcript")
+    quit_claude(real, pane, pid)
+
+    # --continue: the hook reports the concrete ID; -c itself is not replayed.
+    real.tmux("set-environment", "-u", NO_HOOK_ENV, check=False)
+    real.send(pane, f"unset {NO_HOOK_ENV}; claude -c --model sonnet", enter=True)
+    pid = real.tool_pid(pane, "claude")
+    entry = wait_for(lambda: real.state_file("claude", pid), 30, "state file of claude -c",
+                     on_fail=lambda: real.capture(pane))
+    assert entry["session_id"] == sid and entry["source"] == "resume"
+    saved = real.save()[pane]
+    assert (saved["session_id"], saved["id_source"]) == (sid, "state-file")
+    assert saved["cli_args"] == ["--model", "sonnet"]
+    quit_claude(real, pane, pid)
+
+    # The resume form restore types works on this version: same session back.
+    real.send(pane, f"claude --model sonnet --resume {sid}")
+    pid = real.tool_pid(pane, "claude")
+    entry = wait_for(lambda: real.state_file("claude", pid), 30, "state file of --resume",
+                     on_fail=lambda: real.capture(pane))
+    assert entry["session_id"] == sid
+    assert "No conversation found" not in real.capture(pane)
+    json.dumps(entry)
+    quit_claude(real, pane, pid)
+    real.kill(pane)
