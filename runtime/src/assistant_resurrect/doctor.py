@@ -38,6 +38,12 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
                 "(the Ansible role does this)"
             )
     listed = set(opts.get("@resurrect-processes", "").replace('"', " ").replace("'", " ").split())
+    if ":all:" in listed:
+        problems.append(
+            "':all:' in @resurrect-processes makes tmux-resurrect start every saved program, "
+            "assistants included, a second time beside the resume this agent types; "
+            "list the programs you want instead"
+        )
     for name in assistants.names():
         if any(p.lstrip("~").split("->")[0].strip().split("/")[-1] == name for p in listed):
             problems.append(

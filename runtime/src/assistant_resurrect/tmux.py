@@ -62,22 +62,35 @@ class Pane:
         return f"{self.session_name}:{self.window_index}.{self.pane_index}"
 
 
+def server_exe() -> Optional[str]:
+    """The binary of the tmux server named in $TMUX (Linux), set in every pane and
+    every hook tmux runs. When that file was replaced by an upgrade, the running
+    image itself (/proc/PID/exe): only it surely speaks that server's protocol."""
+    server = os.environ.get("TMUX", "").split(",")
+    if len(server) < 2 or not server[1].isdigit():
+        return None
+    link = f"/proc/{server[1]}/exe"
+    try:
+        exe = os.readlink(link)
+    except OSError:
+        return None
+    if "tmux" not in os.path.basename(exe):
+        return None  # not a tmux server (a stale $TMUX, a reused PID)
+    if exe.endswith(" (deleted)"):
+        return link if os.access(link, os.X_OK) else None
+    return exe if os.access(exe, os.X_OK) else None
+
+
 def find_tmux() -> Optional[str]:
-    """tmux on PATH; else the binary of the server named in $TMUX; else common places."""
+    """$TMUX_ASSISTANT_RESURRECT_TMUX; else the binary of the server named in $TMUX;
+    else tmux on PATH; else common places. Hooks run by a tmux server started by
+    systemd or launchd get PATH=/usr/bin:/bin and no shell profile."""
     env = os.environ.get("TMUX_ASSISTANT_RESURRECT_TMUX")
     if env:
         return env
-    found = which("tmux")
+    found = server_exe() or which("tmux")
     if found:
         return found
-    server = os.environ.get("TMUX", "").split(",")
-    if len(server) >= 2 and server[1].isdigit():
-        try:
-            exe = os.readlink(f"/proc/{server[1]}/exe")
-            if os.access(exe, os.X_OK):
-                return exe
-        except OSError:
-            pass
     home = os.environ.get("HOME", "")
     extra = [*FALLBACK_DIRS, os.path.join(home, ".nix-profile", "bin")]
     return which("tmux", os.pathsep.join(extra))
@@ -101,8 +114,9 @@ class Tmux:
             found = find_tmux()
             if not found:
                 raise TmuxError(
-                    "tmux not found on PATH nor in /usr/local/bin, /opt/homebrew/bin, /usr/bin; "
-                    "install tmux or set TMUX_ASSISTANT_RESURRECT_TMUX to its path"
+                    "tmux not found: not named by $TMUX, not on PATH, not in /usr/local/bin, "
+                    "/opt/homebrew/bin, /usr/bin, /bin; install tmux or set "
+                    "TMUX_ASSISTANT_RESURRECT_TMUX to its path"
                 )
             self._exe = found
         return self._exe
