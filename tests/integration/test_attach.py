@@ -313,3 +313,50 @@ def test_hook_command_survives_odd_socket_paths(odd_socket: str, home: Path) -> 
     with client(["-S", odd_socket], "w"):
         got = wait_for(records, what="claude after the attach")
     assert got[0]["argv"] == ["--resume", A]
+
+
+def test_hook_keeps_the_state_dir_restore_used(
+    server: Server, agent: Agent, tmp_path: Path
+) -> None:
+    """The hook runs with the server's environment; restore may have run with
+    another one (a manual restore from an ssh shell with XDG_RUNTIME_DIR)."""
+    pane = new_pane(server, "work")
+    write_sidecar(agent, [entry("work:0.0", A)])
+    other = tmp_path / "other-state"
+    agent.run("restore", env={"TMUX_ASSISTANT_RESURRECT_DIR": str(other)})
+    assert list(other.glob("pending-*.json"))
+    with client(["-L", str(server.socket_name)], "work"):
+        got = wait_for(records, what="claude after the attach")
+    assert got[0]["pane"] == pane.pane_id
+    assert not list(other.glob("pending-*.json"))
+
+
+def test_stale_pending_files_are_ignored_and_pruned(server: Server, agent: Agent) -> None:
+    new_pane(server, "work")
+    state = Path(os.environ["TMUX_ASSISTANT_RESURRECT_DIR"])
+    state.mkdir(mode=0o700, exist_ok=True)
+    pid_max = int(Path("/proc/sys/kernel/pid_max").read_text()) if Path("/proc").is_dir() else 99999
+    dead = state / f"pending-{pid_max + 1}.json"
+    dead.write_text("{}")
+    server_pid = tmux(server, "display-message", "-p", "#{pid}").strip()
+    stale = {  # same PID as this server, but an earlier server's start time
+        "version": 1,
+        "server_pid": int(server_pid),
+        "server_start": "1",
+        "socket": "/nonexistent",
+        "sessions": {
+            "$0": {
+                "name": "work",
+                "hook_index": 4200,
+                "entries": [{"pane_id": "%0", "entry": entry("work:0.0", C)}],
+            }
+        },
+    }
+    (state / f"pending-{server_pid}.json").write_text(json.dumps(stale))
+    assert C not in agent.run("status").stdout
+    write_sidecar(agent, [entry("work:0.0", A)])
+    agent.run("restore")
+    assert not dead.exists()
+    doc = json.loads((state / f"pending-{server_pid}.json").read_text())
+    assert [e["entry"]["session_id"] for e in doc["sessions"]["$0"]["entries"]] == [A]
+    assert len(our_hooks(server)) == 2

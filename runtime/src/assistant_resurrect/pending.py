@@ -136,11 +136,33 @@ def read_only(tmux: Tmux) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def prune() -> None:
+    """Remove the pending files of tmux servers that are gone."""
+    try:
+        names = os.listdir(paths.state_dir(create=False))
+    except OSError:
+        return
+    for name in names:
+        pid = name[len("pending-") : -len(".json")]
+        if not (name.startswith("pending-") and name.endswith(".json") and pid.isdigit()):
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.unlink(paths.state_dir_path() / name)
+        except OSError:
+            pass  # alive, another user's PID
+
+
 # -- hooks -------------------------------------------------------------------
 
 
 def agent_argv() -> list[str]:
-    """How to run this very agent again from a tmux hook, with no help from PATH."""
+    """How to run this very agent again from a tmux hook, with no help from PATH
+    nor from the server's environment: absolute paths, and the state dir this
+    run uses (the hook's environment is the server's, which may differ)."""
+    pin = ["/usr/bin/env", f"{paths.STATE_DIR_ENV}={paths.state_dir_path()}"]
     arg0 = sys.argv[0] if sys.argv else ""
     if os.path.basename(arg0) == "assistant-resurrect":
         full = arg0 if os.sep in arg0 else None
@@ -149,12 +171,12 @@ def agent_argv() -> list[str]:
 
             full = which(arg0)
         if full and os.access(full, os.X_OK):
-            return [os.path.abspath(full)]
+            return [*pin, os.path.abspath(full)]
     import assistant_resurrect
 
     src = os.path.dirname(os.path.dirname(os.path.abspath(assistant_resurrect.__file__)))
     python = sys.executable or "python3"
-    return ["/usr/bin/env", f"PYTHONPATH={src}", python, "-m", "assistant_resurrect"]
+    return [*pin, f"PYTHONPATH={src}", python, "-m", "assistant_resurrect"]
 
 
 def tmux_quote(text: str) -> str:

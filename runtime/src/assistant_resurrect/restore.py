@@ -230,6 +230,7 @@ def arm_waiting(
     server = pending.Server.of(tmux)
     armed: dict[str, int] = {}
     with pending.lock():
+        pending.prune()
         doc = pending.load(server)
         used = pending.hooks_in_use(tmux)
         taken = {
