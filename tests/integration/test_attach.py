@@ -360,3 +360,24 @@ def test_stale_pending_files_are_ignored_and_pruned(server: Server, agent: Agent
     doc = json.loads((state / f"pending-{server_pid}.json").read_text())
     assert [e["entry"]["session_id"] for e in doc["sessions"]["$0"]["entries"]] == [A]
     assert len(our_hooks(server)) == 2
+
+
+def test_renamed_session_still_starts_killed_one_is_dropped(server: Server, agent: Agent) -> None:
+    pane = new_pane(server, "work")
+    new_pane(server, "doomed")
+    new_pane(server, "third")
+    write_sidecar(agent, [entry("work:0.0", A), entry("doomed:0.0", B)])
+    agent.run("restore")
+    assert len(our_hooks(server)) == 4
+    tmux(server, "rename-session", "-t", "work", "renamed")
+    tmux(server, "kill-session", "-t", "doomed")
+    with client(["-L", str(server.socket_name)], "third"):
+        # Any attach runs every armed hook: the killed session's entries and hooks go.
+        wait_for(lambda: len(our_hooks(server)) == 2, what="the killed session's hooks removed")
+        assert "session 'doomed' is gone" in log_text(agent)
+        assert records() == []
+    with client(["-L", str(server.socket_name)], "renamed"):
+        got = wait_for(records, what="claude in the renamed session")
+    assert got[0]["pane"] == pane.pane_id
+    assert got[0]["argv"] == ["--resume", A]
+    assert our_hooks(server) == []
