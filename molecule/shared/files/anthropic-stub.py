@@ -8,6 +8,7 @@ HEAD/GET answer 200; POST /v1/messages streams one short text answer as
 server-sent events (message_start ... message_stop); any other POST gets
 an empty JSON object.
 """
+
 import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,17 +20,34 @@ def sse(event, data):
 
 def answer(model):
     usage = {"input_tokens": 1, "output_tokens": 1}
-    msg = {"id": "msg_stub", "type": "message", "role": "assistant", "model": model,
-           "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}
+    msg = {
+        "id": "msg_stub",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
     yield sse("message_start", {"type": "message_start", "message": msg})
-    yield sse("content_block_start", {"type": "content_block_start", "index": 0,
-                                      "content_block": {"type": "text", "text": ""}})
-    yield sse("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                      "delta": {"type": "text_delta", "text": "ok"}})
+    yield sse(
+        "content_block_start",
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    )
+    yield sse(
+        "content_block_delta",
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
+    )
     yield sse("content_block_stop", {"type": "content_block_stop", "index": 0})
-    yield sse("message_delta", {"type": "message_delta",
-                                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                "usage": {"output_tokens": 1}})
+    yield sse(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 1},
+        },
+    )
     yield sse("message_stop", {"type": "message_stop"})
 
 
@@ -60,15 +78,25 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(raw or b"{}")
         except ValueError:
             req = {}
-        if not self.path.startswith("/v1/messages") or self.path.startswith("/v1/messages/count_tokens"):
+        if not self.path.startswith("/v1/messages") or self.path.startswith(
+            "/v1/messages/count_tokens"
+        ):
             self._empty(body=b'{"input_tokens": 1}' if "count_tokens" in self.path else b"{}")
             return
         model = req.get("model", "claude-stub")
         if not req.get("stream"):
-            body = json.dumps({"id": "msg_stub", "type": "message", "role": "assistant",
-                               "model": model, "content": [{"type": "text", "text": "ok"}],
-                               "stop_reason": "end_turn", "stop_sequence": None,
-                               "usage": {"input_tokens": 1, "output_tokens": 1}}).encode()
+            body = json.dumps(
+                {
+                    "id": "msg_stub",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": "ok"}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 1, "output_tokens": 1},
+                }
+            ).encode()
             self._empty(body=body)
             return
         self.send_response(200)

@@ -10,6 +10,7 @@ are listed too, so a folder left behind is visible.
 Ignored: ~/.ansible (Ansible's own temporary files from running the tests,
 not the role's doing).
 """
+
 import hashlib
 import os
 import stat

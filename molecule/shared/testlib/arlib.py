@@ -17,8 +17,13 @@ OTHER_TOOL = {
     "SessionEnd": "/usr/local/bin/other-tool session-end",
     "PreToolUse": "/usr/local/bin/other-tool pre-tool",
 }
-HOOK_NAMES = ("post-save-layout", "post-save-all", "pre-restore-all",
-              "pre-restore-pane-processes", "post-restore-all")
+HOOK_NAMES = (
+    "post-save-layout",
+    "post-save-all",
+    "pre-restore-all",
+    "pre-restore-pane-processes",
+    "post-restore-all",
+)
 
 
 def as_user(host, script: str, user: str = USER, check: bool = True):
@@ -54,7 +59,9 @@ def wait_for(what: str, probe, timeout: float = 60.0, interval: float = 0.5):
         if last:
             return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})"
+            )
         time.sleep(interval)
 
 

@@ -30,7 +30,9 @@ PANES = {
     "work:1.0": (f"{HOME}/w/codex", "codex"),
     "work:1.1": (f"{HOME}/w/plain", None),  # a shell, no assistant
 }
-STATE_DIR = "/tmp/assistant-resurrect-1000"  # no XDG_RUNTIME_DIR under su -
+STATE_DIR = "/tmp/assistant-resurrect-1000"
+# a terminal showing session `work`: a client inside another tmux server
+VIEWER = "env -u TMUX tmux attach -t work"  # no XDG_RUNTIME_DIR under su -
 
 
 def sh(host, script, check=True):
@@ -40,12 +42,15 @@ def sh(host, script, check=True):
 def make_panes(host):
     """The session `work`: window 0 with two panes, window 1 with two."""
     (d00, _), (d01, _), (d10, _), (d11, _) = PANES.values()
-    sh(host, f"""
+    sh(
+        host,
+        f"""
         tmux new-session -d -s work -x 200 -y 50 -c {d00} {shlex.quote(RC)}
         tmux split-window -t work:0 -c {d01} {shlex.quote(RC)}
         tmux new-window -t work:1 -c {d10} {shlex.quote(RC)}
         tmux split-window -t work:1 -c {d11} {shlex.quote(RC)}
-    """)
+    """,
+    )
     ids = dict(
         line.split()
         for line in out(host, "tmux list-panes -a -F '#S:#I.#P #{pane_id}'").splitlines()
@@ -53,12 +58,20 @@ def make_panes(host):
     assert sorted(ids) == sorted(PANES), ids
     # every shell shows its prompt before anything is typed
     for addr in PANES:
-        wait_for(f"a prompt in {addr}", lambda a=addr: out(host, f"tmux capture-pane -p -t {a}").strip(), 20)
+        wait_for(
+            f"a prompt in {addr}",
+            lambda a=addr: out(host, f"tmux capture-pane -p -t {a}").strip(),
+            20,
+        )
     return ids
 
 
 def type_line(host, addr, text):
-    sh(host, f"tmux send-keys -t {addr} -l {shlex.quote(text)}; sleep 0.3; tmux send-keys -t {addr} Enter")
+    sh(
+        host,
+        f"tmux send-keys -t {addr} -l {shlex.quote(text)}; sleep 0.3; "
+        f"tmux send-keys -t {addr} Enter",
+    )
 
 
 def sql(host, db, query):
@@ -70,7 +83,7 @@ def pane_processes(host, pane_pid, with_pid=False):
     table = out(host, "ps -eo pid=,ppid=,args=")
     children, args = {}, {}
     for line in table.splitlines():
-        pid, ppid, a = (line.split(None, 2) + [""])[:3]
+        pid, ppid, a = ([*line.split(None, 2), ""])[:3]
         children.setdefault(ppid, []).append(pid)
         args[pid] = a
     found, todo = [], list(children.get(str(pane_pid), []))
@@ -93,18 +106,35 @@ def start_assistants(host):
     for d, _ in PANES.values():
         sh(host, f"mkdir -p {d}")
     # Claude: skip its first-run screens; a local stand-in for the API.
-    sh(host, "python3 - <<'EOF'\n"
-             "import json, os\n"
-             f"key = {CLAUDE_KEY!r}\n"
-             "p = os.path.expanduser('~/.claude.json')\n"
-             "d = json.load(open(p)) if os.path.exists(p) else {}\n"
-             "d['hasCompletedOnboarding'] = True\n"
-             f"d.setdefault('projects', {{}})[{PANES['work:0.0'][0]!r}] = {{'hasTrustDialogAccepted': True}}\n"
-             "d['customApiKeyResponses'] = {'approved': [key[-20:]], 'rejected': []}\n"
-             "json.dump(d, open(p, 'w'))\n"
-             "EOF")
-    stub_pid = out(host, f"nohup python3 {LIB}/anthropic-stub.py {STUB_PORT} >/dev/null 2>&1 & echo $!").strip()
-    wait_for("the API stand-in", lambda: sh(host, f"python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:{STUB_PORT}/\")'", check=False).rc == 0, 15)
+    sh(
+        host,
+        "python3 - <<'EOF'\n"
+        "import json, os\n"
+        f"key = {CLAUDE_KEY!r}\n"
+        "p = os.path.expanduser('~/.claude.json')\n"
+        "d = json.load(open(p)) if os.path.exists(p) else {}\n"
+        "d['hasCompletedOnboarding'] = True\n"
+        f"d.setdefault('projects', {{}})[{PANES['work:0.0'][0]!r}] = "
+        "{'hasTrustDialogAccepted': True}\n"
+        "d['customApiKeyResponses'] = {'approved': [key[-20:]], 'rejected': []}\n"
+        "json.dump(d, open(p, 'w'))\n"
+        "EOF",
+    )
+    stub_pid = out(
+        host, f"nohup python3 {LIB}/anthropic-stub.py {STUB_PORT} >/dev/null 2>&1 & echo $!"
+    ).strip()
+    wait_for(
+        "the API stand-in",
+        lambda: (
+            sh(
+                host,
+                f"python3 -c 'import urllib.request as u; u.urlopen(\"http://127.0.0.1:{STUB_PORT}/\")'",
+                check=False,
+            ).rc
+            == 0
+        ),
+        15,
+    )
     sh(host, f"printf %s {CODEX_KEY} | codex login --with-api-key")
     ids = make_panes(host)
     for addr, (_, cmd) in PANES.items():
@@ -127,8 +157,14 @@ def wait_sessions(host, ids):
                     return json.loads(f.content_string).get("session_id")
         return None
 
-    claude_id = wait_for("Claude's SessionStart hook (state file from the role-configured hook)", claude_state, 60)
-    wait_for("OpenCode's prompt", lambda: "Ask anything" in out(host, "tmux capture-pane -p -t work:0.1"), 60)
+    claude_id = wait_for(
+        "Claude's SessionStart hook (state file from the role-configured hook)", claude_state, 60
+    )
+    wait_for(
+        "OpenCode's prompt",
+        lambda: "Ask anything" in out(host, "tmux capture-pane -p -t work:0.1"),
+        60,
+    )
     wait_for("Codex's prompt", lambda: "Codex" in out(host, "tmux capture-pane -p -t work:1.0"), 60)
     oc_db = f"{HOME}/.local/share/opencode/opencode.db"
     cx_db = f"{HOME}/.codex/state_5.sqlite"
@@ -148,8 +184,12 @@ def wait_sessions(host, ids):
 
     opencode_id = wait_for("a new OpenCode session row", lambda: new_id(oc_db, oc_q, oc_old), 60)
     codex_id = wait_for("a new Codex thread row", lambda: new_id(cx_db, cx_q, cx_old), 60)
-    return {"claude": claude_id, "opencode": opencode_id, "codex": codex_id,
-            "claude_pane_pid": claude_pane_pid}
+    return {
+        "claude": claude_id,
+        "opencode": opencode_id,
+        "codex": codex_id,
+        "claude_pane_pid": claude_pane_pid,
+    }
 
 
 def kill_codex_daemons(host):
@@ -169,25 +209,45 @@ def run_scenario(host):
     try:
         res["sessions"] = wait_sessions(host, ids)
         res["save_output"] = sh(host, f"{LIB}/resurrect-driver.sh save")
-        res["status"] = sh(host, f"{HOME}/.local/bin/assistant-resurrect status", check=False).stdout
-        layout = [ln for ln in res["save_output"].stdout.splitlines() if ln.startswith("layout ")][0][7:]
-        stamp = layout.rsplit("/", 1)[1][len("tmux_resurrect_"):-len(".txt")]
+        res["status"] = sh(
+            host, f"{HOME}/.local/bin/assistant-resurrect status", check=False
+        ).stdout
+        saved = res["save_output"].stdout.splitlines()
+        layout = next(ln for ln in saved if ln.startswith("layout "))[7:]
+        stamp = layout.rsplit("/", 1)[1][len("tmux_resurrect_") : -len(".txt")]
         sidecar = f"{layout.rsplit('/', 1)[0]}/assistant_resurrect_{stamp}.json"
         res["sidecar_path"] = sidecar
-        res["sidecar"] = json.loads(host.file(sidecar).content_string) if host.file(sidecar).exists else None
+        res["sidecar"] = (
+            json.loads(host.file(sidecar).content_string) if host.file(sidecar).exists else None
+        )
         # The tmux server goes away (reboot, crash): its assistants with it.
         sh(host, "tmux kill-server")
         kill_codex_daemons(host)
-        wait_for("the assistants to exit",
-                 lambda: not [a for a in out(host, "ps -u alice -o args=").splitlines()
-                              if a.split()[0].endswith(("claude", "opencode")) or "codex-linux" in a], 30)
+        wait_for(
+            "the assistants to exit",
+            lambda: (
+                not [
+                    a
+                    for a in out(host, "ps -u alice -o args=").splitlines()
+                    if a.split()[0].endswith(("claude", "opencode")) or "codex-linux" in a
+                ]
+            ),
+            30,
+        )
         sh(host, "rm -rf ~/.ar-typed")
         ids = make_panes(host)
         res["ids_after"] = ids
         res["pane_pids"] = dict(
-            line.split() for line in out(host, "tmux list-panes -a -F '#S:#I.#P #{pane_pid}'").splitlines()
+            line.split()
+            for line in out(host, "tmux list-panes -a -F '#S:#I.#P #{pane_pid}'").splitlines()
         )
         res["restore_output"] = sh(host, f"{LIB}/resurrect-driver.sh restore")
+        # Default start mode `attached`: nothing is typed until a client shows
+        # the session. Then a client attaches (from a second tmux server, the
+        # way a person's terminal would).
+        time.sleep(2)
+        res["typed_before_attach"] = typed_logs(host, ids)
+        sh(host, f"tmux -L ar-viewer new-session -d -x 200 -y 50 {shlex.quote(VIEWER)}")
         # restore types as soon as each shell shows its prompt; give the
         # commands time to appear in the shells' logs
         deadline = time.monotonic() + 30
@@ -203,9 +263,11 @@ def run_scenario(host):
         s = res["sessions"]
         want = {"work:0.0": s["claude"], "work:0.1": s["opencode"], "work:1.0": s["codex"]}
         for addr, sid in want.items():
+
             def probe(a=addr, i=sid):
                 procs = pane_processes(host, res["pane_pids"][a])
                 return [p for p in procs if i in p]
+
             try:
                 res["running"][addr] = wait_for(f"{addr} to run its resumed assistant", probe, 30)
             except AssertionError:
@@ -214,11 +276,18 @@ def run_scenario(host):
         res["restore_again"] = sh(host, f"{LIB}/resurrect-driver.sh restore")
         time.sleep(3)
         res["typed_again"] = typed_logs(host, ids)
-        res["restore_log"] = out(host, "cat ~/.tmux/resurrect/assistant-restore.log "
-                                       "~/.local/share/tmux/resurrect/assistant-restore.log 2>/dev/null || true")
-        res["save_log"] = out(host, "cat ~/.tmux/resurrect/assistant-save.log "
-                                    "~/.local/share/tmux/resurrect/assistant-save.log 2>/dev/null || true")
+        res["restore_log"] = out(
+            host,
+            "cat ~/.tmux/resurrect/assistant-restore.log "
+            "~/.local/share/tmux/resurrect/assistant-restore.log 2>/dev/null || true",
+        )
+        res["save_log"] = out(
+            host,
+            "cat ~/.tmux/resurrect/assistant-save.log "
+            "~/.local/share/tmux/resurrect/assistant-save.log 2>/dev/null || true",
+        )
     finally:
+        sh(host, "tmux -L ar-viewer kill-server 2>/dev/null || true", check=False)
         sh(host, "tmux kill-server 2>/dev/null || true", check=False)
         kill_codex_daemons(host)
         sh(host, f"kill {stub_pid} 2>/dev/null || true", check=False)
