@@ -145,8 +145,10 @@ def test_attached_mode_waits_for_the_client(server: Server, agent: Agent, tmp_pa
     assert records() == []
     assert untouched(pane)
 
+    attach_at = time.monotonic()
     with client(["-L", str(server.socket_name)], "work"):
         got = wait_for(records, what="claude started after the attach")
+        assert time.monotonic() - attach_at < 5  # right after it, no polling
         assert got[0]["argv"] == ["--resume", A]
         assert got[0]["cwd"] == str(proj)
         assert got[0]["pane"] == pane.pane_id
