@@ -383,3 +383,19 @@ def test_renamed_session_still_starts_killed_one_is_dropped(server: Server, agen
     assert got[0]["pane"] == pane.pane_id
     assert got[0]["argv"] == ["--resume", A]
     assert our_hooks(server) == []
+
+
+def test_cannot_wait_so_starts_at_once(server: Server, agent: Agent, tmp_path: Path) -> None:
+    """When nothing can be left waiting (here: an unsafe state dir), assistants
+    start at once rather than never."""
+    pane = new_pane(server, "work")
+    write_sidecar(agent, [entry("work:0.0", A)])
+    real = tmp_path / "real-state"
+    real.mkdir(mode=0o700)
+    link = tmp_path / "state-link"
+    link.symlink_to(real)
+    agent.run("restore", env={"TMUX_ASSISTANT_RESURRECT_DIR": str(link)})
+    got = wait_for(records, what="claude started at once")
+    assert got[0]["pane"] == pane.pane_id
+    assert our_hooks(server) == []
+    assert "cannot leave assistants waiting for a client" in log_text(agent)

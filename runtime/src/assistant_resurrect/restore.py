@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from assistant_resurrect import assistants, command, detect, paths, pending, procs, store
+from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
 from assistant_resurrect.tmux import Pane, Tmux
 
@@ -366,9 +367,14 @@ def restore(
                 note(f"{p.address} would wait for a client to show session {sessions[sid].name!r}")
         return 0
     if later:
-        armed = arm_waiting(tmux, later, sessions, path, log)
+        try:
+            armed = arm_waiting(tmux, later, sessions, path, log)
+        except AgentError as exc:  # e.g. a tmux without hook arrays (before 3.0)
+            log(f"cannot leave assistants waiting for a client ({exc}); starting them now")
+            armed = {}
+            now = now + [p for plans in later.values() for p in plans]
         # A client may have attached while the hooks were armed: run those now.
-        fresh = pending.sessions(tmux)
+        fresh = pending.sessions(tmux) if armed else {}
         for sid, index in armed.items():
             if sid in fresh and fresh[sid].attached:
                 run_pending(tmux, sid, index, log, timeout)
