@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 from assistant_resurrect import assistants
 from assistant_resurrect.assistants.base import Assistant, Launch
 from assistant_resurrect.procs import Snapshot
+from assistant_resurrect.records import Record
 
 
-@dataclass
-class Detected:
-    assistant: Assistant
-    launch: Launch
-    pid: int
-    pids: list[int]  # pid and the descendants running the same tool (wrappers, launchers)
+class Detected(Record):
+    _fields = ("assistant", "launch", "pid", "pids")
+    __slots__ = _fields
+
+    def __init__(self, assistant: Assistant, launch: Launch, pid: int, pids: list[int]) -> None:
+        self.assistant = assistant
+        self.launch = launch
+        self.pid = pid
+        self.pids = pids  # pid and the descendants running the same tool (wrappers, launchers)
 
 
 def in_pane(pane_pid: int, snap: Snapshot) -> Optional[Detected]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from pathlib import Path
 from typing import Optional
@@ -20,7 +19,12 @@ def home() -> str:
 def expand_resurrect_dir(value: str) -> str:
     """Expand `@resurrect-dir` exactly like tmux-resurrect's sed: $HOME, $HOSTNAME, ~."""
     h = home()
-    return value.replace("$HOME", h).replace("$HOSTNAME", socket.gethostname()).replace("~", h)
+    value = value.replace("$HOME", h)
+    if "$HOSTNAME" in value:
+        import socket  # 2 ms to import; the save hook rarely needs it
+
+        value = value.replace("$HOSTNAME", socket.gethostname())
+    return value.replace("~", h)
 
 
 def resurrect_dir(option_value: Optional[str]) -> Path:

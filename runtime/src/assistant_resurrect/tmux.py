@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Optional
 
 from assistant_resurrect.errors import TmuxError
+from assistant_resurrect.records import Record
 from assistant_resurrect.spawn import run, which
 
-# Global options read with the pane listing, in one call.
+# Global options read with the pane listing, in one call (one tmux client).
 OPTIONS = (
     "@resurrect-dir",
     "@resurrect-capture-pane-contents",
@@ -44,18 +44,44 @@ PANE_FIELDS = (
 FALLBACK_DIRS = ("/usr/local/bin", "/opt/homebrew/bin", "/usr/bin", "/bin", "/snap/bin")
 
 
-@dataclass
-class Pane:
-    session_name: str
-    window_index: str
-    pane_index: str
-    pane_id: str
-    pane_pid: int
-    current_command: str
-    current_path: str
-    session_attached: bool
-    dead: bool
-    restored_marker: str
+class Pane(Record):
+    _fields = (
+        "session_name",
+        "window_index",
+        "pane_index",
+        "pane_id",
+        "pane_pid",
+        "current_command",
+        "current_path",
+        "session_attached",
+        "dead",
+        "restored_marker",
+    )
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        session_name: str,
+        window_index: str,
+        pane_index: str,
+        pane_id: str,
+        pane_pid: int,
+        current_command: str,
+        current_path: str,
+        session_attached: bool,
+        dead: bool,
+        restored_marker: str,
+    ) -> None:
+        self.session_name = session_name
+        self.window_index = window_index
+        self.pane_index = pane_index
+        self.pane_id = pane_id
+        self.pane_pid = pane_pid
+        self.current_command = current_command
+        self.current_path = current_path
+        self.session_attached = session_attached
+        self.dead = dead
+        self.restored_marker = restored_marker
 
     @property
     def address(self) -> str:
@@ -135,22 +161,51 @@ class Tmux:
         return out.decode("utf-8", "surrogateescape")
 
     def list_panes(self) -> list[Pane]:
-        """All panes of the server, and (in self.options) the global options above."""
+        """All panes of the server, and (in self.options) the global options above.
+
+        One tmux client runs `display-message` (the options, once) then
+        `list-panes`: the options are not expanded again for every pane.
+        """
         nonce = os.urandom(9).hex()
         sep = f"\x1f{nonce}\x1e"
         end = f"\x1f{nonce}\x1d"  # tmux adds a newline after each record
+        opt_end = f"\x1f{nonce}\x1c"
+        pane_fmt = sep.join("#{" + f + "}" for f in PANE_FIELDS) + end
+        opt_fmt = sep.join("#{" + o + "}" for o in OPTIONS) + opt_end
+        try:
+            out = self.run(
+                "display-message", "-p", opt_fmt, ";", "list-panes", "-a", "-F", pane_fmt
+            )
+        except TmuxError:
+            # No session to show the options from (a server kept alive by
+            # exit-empty off), or no server: the listing alone says which.
+            return self._list_panes_with_options(sep, end)
+        head, found, rest = out.partition(opt_end + "\n")
+        opts = head.split(sep)
+        if not found or len(opts) != len(OPTIONS):
+            raise TmuxError("tmux display-message answered in an unexpected format")
+        self.options = dict(zip(OPTIONS, opts))
+        return self._parse_panes(rest, sep, end, len(PANE_FIELDS))
+
+    def _list_panes_with_options(self, sep: str, end: str) -> list[Pane]:
         fields = [*PANE_FIELDS, *OPTIONS]
         fmt = sep.join("#{" + f + "}" for f in fields) + end
         out = self.run("list-panes", "-a", "-F", fmt)
+        for record in out.split(end + "\n"):
+            values = record.split(sep)
+            if len(values) == len(fields):
+                self.options = dict(zip(OPTIONS, values[len(PANE_FIELDS) :]))
+        return self._parse_panes(out, sep, end, len(fields))
+
+    @staticmethod
+    def _parse_panes(out: str, sep: str, end: str, nfields: int) -> list[Pane]:
         panes: list[Pane] = []
         for record in out.split(end + "\n"):
             if not record:
                 continue
             values = record.split(sep)
-            if len(values) != len(fields):
+            if len(values) != nfields:
                 raise TmuxError("tmux list-panes answered in an unexpected format")
-            opts = values[len(PANE_FIELDS) :]
-            self.options = dict(zip(OPTIONS, opts))
             panes.append(
                 Pane(
                     session_name=values[0],

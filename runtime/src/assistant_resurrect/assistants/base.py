@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar, Optional
+
+from assistant_resurrect.records import Record
 
 if TYPE_CHECKING:
     from assistant_resurrect.log import Log
@@ -29,14 +30,20 @@ SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".exe", ".sh", ".ts")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
-@dataclass
-class Launch:
-    """How a process was started: the program token and the user's arguments."""
+class Launch(Record):
+    """How a process was started: the program token and the user's arguments.
 
-    program: str  # argv token naming the assistant (path or name)
-    name: str  # its basename without script suffix
-    args: list[str]
-    direct: bool  # True when argv[0] itself is the assistant (not an interpreter)
+    (Records are plain classes, not dataclasses: importing `dataclasses` costs
+    the save hook ~10 ms.)"""
+
+    _fields = ("program", "name", "args", "direct")
+    __slots__ = _fields
+
+    def __init__(self, program: str, name: str, args: list[str], direct: bool) -> None:
+        self.program = program  # argv token naming the assistant (path or name)
+        self.name = name  # its basename without script suffix
+        self.args = args
+        self.direct = direct  # True when argv[0] itself is the assistant (not an interpreter)
 
 
 def parse_launch(argv: list[str]) -> Optional[Launch]:
@@ -80,13 +87,18 @@ def parse_launch(argv: list[str]) -> Optional[Launch]:
     return Launch(program=argv[i], name=stem, args=list(argv[i + 1 :]), direct=direct)
 
 
-@dataclass
-class Token:
+class Token(Record):
     """One element of a scanned command line."""
 
-    raw: list[str]  # the argv tokens it spans
-    option: Optional[str] = None  # "--model" for "--model x" and "--model=x"
-    value: Optional[str] = None
+    _fields = ("raw", "option", "value")
+    __slots__ = _fields
+
+    def __init__(
+        self, raw: list[str], option: Optional[str] = None, value: Optional[str] = None
+    ) -> None:
+        self.raw = raw  # the argv tokens it spans
+        self.option = option  # "--model" for "--model x" and "--model=x"
+        self.value = value
 
 
 def scan(args: list[str], value_options: frozenset[str]) -> list[Token]:
@@ -117,27 +129,48 @@ def scan(args: list[str], value_options: frozenset[str]) -> list[Token]:
     return out
 
 
-@dataclass
-class Found:
+class Found(Record):
     """An assistant process found in a pane, as the strategies see it."""
 
-    pid: int
-    launch: Launch
-    start: float
-    cwd: Optional[str]
-    pids: list[int] = field(default_factory=list)  # pid and same-tool descendants
-    pane_pid: int = 0
+    _fields = ("pid", "launch", "start", "cwd", "pids", "pane_pid")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        pid: int,
+        launch: Launch,
+        start: float,
+        cwd: Optional[str],
+        pids: Optional[list[int]] = None,
+        pane_pid: int = 0,
+    ) -> None:
+        self.pid = pid
+        self.launch = launch
+        self.start = start
+        self.cwd = cwd
+        self.pids: list[int] = [] if pids is None else pids  # pid and same-tool descendants
+        self.pane_pid = pane_pid
 
 
-@dataclass
-class Context:
+class Context(Record):
     """What strategies may consult; everything expensive is loaded lazily."""
 
-    snap: Snapshot
-    log: Log
-    home: str
-    _state: Optional[StateFiles] = None
-    claimed: dict[str, int] = field(default_factory=dict)  # session ID -> pid it belongs to
+    _fields = ("snap", "log", "home", "_state", "claimed")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        snap: Snapshot,
+        log: Log,
+        home: str,
+        _state: Optional[StateFiles] = None,
+        claimed: Optional[dict[str, int]] = None,
+    ) -> None:
+        self.snap = snap
+        self.log = log
+        self.home = home
+        self._state = _state
+        self.claimed: dict[str, int] = {} if claimed is None else claimed  # session ID -> pid
 
     @property
     def state(self) -> StateFiles:
