@@ -4,7 +4,12 @@ Every token is quoted for the pane's shell; nothing is ever concatenated
 unquoted. Tokens with control characters (newlines, tabs, ESC, ...) are
 written with escapes, because typed raw they would act as editing keys in
 the shell's line editor; shells that have no escape syntax for them (plain
-sh/dash) get an UnquotableError and the pane is skipped.
+sh/dash) get an UnquotableError and the pane is skipped, as does a NUL
+(no program can be given one).
+
+Unquoted words are plain: never starting with `=` (zsh expands `=ls` to a
+path) or `%` (fish expands `%self` to its PID), and the command word never
+contains `=` (it would read as an assignment).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from typing import Optional
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+\Z")
+SAFE = re.compile(r"[A-Za-z0-9_@+:,./-][A-Za-z0-9_@%+=:,./-]*\Z")
 ANSI_C_SHELLS = frozenset({"bash", "zsh", "ksh", "mksh", "ksh93"})
 DEFAULT_SHELLS = ("bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "ash")
 
@@ -27,10 +32,19 @@ def _is_control(ch: str) -> bool:
     return o < 0x20 or o == 0x7F or 0xDC80 <= o <= 0xDCFF
 
 
+def _fish_reserved(ch: str) -> bool:
+    """Code points fish keeps for itself (raw bytes, internal markers) and
+    drops from typed input."""
+    o = ord(ch)
+    return 0xF600 <= o <= 0xF6FF or 0xFDD0 <= o <= 0xFDEF
+
+
 def _escape_char(ch: str) -> str:
     o = ord(ch)
     if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte kept by surrogateescape
         return f"\\x{o - 0xDC00:02x}"
+    if o > 0x7F:  # fish's reserved code points: their UTF-8 bytes
+        return "".join(f"\\x{b:02x}" for b in ch.encode("utf-8"))
     return f"\\x{o:02x}"
 
 
@@ -38,12 +52,14 @@ def quote(token: str, shell: str = "bash") -> str:
     """`token` as one word of `shell`."""
     if token and SAFE.match(token):
         return token
+    if "\x00" in token:
+        raise UnquotableError("a value contains a NUL character, which no program can be given")
     has_control = any(_is_control(c) for c in token)
     if shell == "fish":
         out = []
         run: list[str] = []
         for ch in token:
-            if _is_control(ch):
+            if _is_control(ch) or _fish_reserved(ch):
                 if run:
                     out.append("'" + "".join(run).replace("\\", "\\\\").replace("'", "\\'") + "'")
                     run = []
@@ -83,7 +99,11 @@ def build(
         if not ENV_NAME.match(name):
             raise UnquotableError(f"{name!r} is not a valid environment variable name")
         words.append(f"{name}={quote(value, shell)}")
-    words.extend(quote(a, shell) for a in argv)
+    for i, arg in enumerate(argv):
+        word = quote(arg, shell)
+        if i == 0 and word == arg and "=" in arg:
+            word = f"'{arg}'"  # unquoted, `A=b/claude` would be an assignment
+        words.append(word)
     line = " ".join(words)
     if cwd and cwd != pane_cwd:
         line = f"cd -- {quote(cwd, shell)} && {line}"
