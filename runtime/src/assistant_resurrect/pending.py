@@ -195,10 +195,17 @@ def hook_command(server: Server, session_id: str, index: int) -> str:
         "--hook-index",
         str(index),
     ]
-    # run-shell expands formats: a literal # is written ##. Output would be
-    # shown over the client's pane, so there is none (the runner logs).
-    shell = " ".join(shlex.quote(a) for a in argv).replace("#", "##") + " >/dev/null 2>&1"
-    return "run-shell -b " + tmux_quote(shell)
+    return run_shell(argv)
+
+
+def run_shell(argv: list[str], output: str = "/dev/null") -> str:
+    """A tmux command running `argv` in the background, its output to `output`.
+
+    Three layers read it: tmux's parser (tmux_quote), run-shell's format
+    expansion (a literal # is written ##) and sh (shlex.quote). Output would
+    be shown over the client's pane, so the hooks send it to /dev/null."""
+    shell = " ".join(shlex.quote(a) for a in argv) + f" >{shlex.quote(output)} 2>&1"
+    return "run-shell -b " + tmux_quote(shell.replace("#", "##"))
 
 
 def hooks_in_use(tmux: Tmux) -> dict[int, str]:
