@@ -399,3 +399,18 @@ def test_cannot_wait_so_starts_at_once(server: Server, agent: Agent, tmp_path: P
     assert got[0]["pane"] == pane.pane_id
     assert our_hooks(server) == []
     assert "cannot leave assistants waiting for a client" in log_text(agent)
+
+
+def test_concurrent_restores_arm_once(server: Server, agent: Agent) -> None:
+    new_pane(server, "work")
+    write_sidecar(agent, [entry("work:0.0", A)])
+    env = dict(os.environ, PYTHONPATH=str(RUNTIME_SRC))
+    argv = [sys.executable, "-m", "assistant_resurrect", "-L", str(server.socket_name), "restore"]
+    procs = [subprocess.Popen(argv, env=env) for _ in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    assert len(our_hooks(server)) == 2
+    with client(["-L", str(server.socket_name)], "work"):
+        wait_for(records, what="claude after the attach")
+        wait_for(lambda: not our_hooks(server), what="hooks removed")
+        time.sleep(0.5)
+    assert len(records()) == 1
