@@ -309,7 +309,10 @@ def _prepare_home(env: RealEnv) -> None:
     env.write(".bashrc", "PS1='$ '\nHISTFILE=/dev/null\n"
               f"export PATH={CLI_BIN}:{env.venv / 'bin'}:$PATH\n"
               f"export TMUX_ASSISTANT_RESURRECT_DIR={env.state_dir}\n"
-              "export DISABLE_AUTOUPDATER=1\n")
+              "export DISABLE_AUTOUPDATER=1\n"
+              # OpenCode: no network look-ups that would stall it offline.
+              "export OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_AUTOUPDATE=1"
+              " OPENCODE_DISABLE_LSP_DOWNLOAD=1 OPENCODE_DISABLE_SHARE=1\n")
     env.write(".bash_profile", ". ~/.bashrc\n")
     env.write(".tmux/resurrect/.keep", "")
     # Claude: first-run screens skipped, the API key approved, our hooks.
@@ -328,7 +331,14 @@ def _prepare_home(env: RealEnv) -> None:
         "SessionEnd": [{"matcher": "", "hooks": [
             {"type": "command", "command": hook + "end"}]}],
     }}))
-    # OpenCode: our plugin where 1.18 loads plugins from.
+    # OpenCode: its Anthropic provider pointed at the fake API (answers come
+    # back at once), and our plugin where 1.18 loads plugins from.
+    env.write(".config/opencode/opencode.json", json.dumps({
+        "$schema": "https://opencode.ai/config.json",
+        "model": "anthropic/claude-sonnet-4-5",
+        "provider": {"anthropic": {"options": {"baseURL": f"{env.api.url}/v1",
+                                               "apiKey": CLAUDE_KEY}}},
+    }))
     if PLUGIN.exists():
         env.write(".config/opencode/plugins/assistant-resurrect.js", PLUGIN.read_text())
     # Gemini CLI: API-key auth chosen, the test folders trusted.

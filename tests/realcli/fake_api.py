@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -75,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: FakeModelAPI.Server  # type: ignore[name-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
-        self.server.requests.append(f"{self.command} {self.path}")
+        self.server.requests.append(f"{time.strftime('%H:%M:%S')} {self.command} {self.path}")
 
     def _empty(self, status: int = 200) -> None:
         self.send_response(status)
@@ -170,8 +171,6 @@ class FakeModelAPI:
 
 
 if __name__ == "__main__":  # manual use: python fake_api.py
-    import time
-
     with FakeModelAPI() as api:
         print(api.url, flush=True)
         seen = 0
