@@ -332,3 +332,41 @@ def test_hooks_work_in_a_systemd_like_environment(
 def log_files(home: Path) -> str:
     rdir = home / ".tmux" / "resurrect"
     return "\n".join(p.read_text() for p in rdir.glob("*.log"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/exe").exists(), reason="needs /proc")
+def test_hooks_use_the_running_server_binary_after_an_upgrade(tmp_path: Path, home: Path) -> None:
+    """A package upgrade replaced the tmux file while the server runs: hooks
+    talk to it with the running image (/proc/PID/exe), which speaks its protocol."""
+    system_tmux = shutil.which("tmux")
+    assert system_tmux
+    old = tmp_path / "old-tmux"
+    shutil.copy2(system_tmux, old)
+    socket = str(tmp_path / "sock")
+    subprocess.run([str(old), "-S", socket, "-f", "/dev/null", "new-session", "-d"], check=True)
+    try:
+        old.unlink()  # the upgrade
+        pid = subprocess.run(
+            [system_tmux, "-S", socket, "display-message", "-p", "#{pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        report = tmp_path / "doctor.txt"
+        agent = shlex.join(
+            [
+                "/usr/bin/env",
+                f"PYTHONPATH={RUNTIME_SRC}",
+                sys.executable,
+                "-m",
+                "assistant_resurrect",
+            ]
+        )
+        subprocess.run(
+            [system_tmux, "-S", socket, "run-shell", f"{agent} doctor > {report} 2>&1; true"],
+            check=True,
+        )
+        wait_for(lambda: report.exists() and "ok:" in report.read_text(), what="doctor ran")
+        assert f"at /proc/{pid}/exe" in report.read_text()
+    finally:
+        subprocess.run([system_tmux, "-S", socket, "kill-server"], capture_output=True)
