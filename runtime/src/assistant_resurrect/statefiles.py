@@ -54,7 +54,7 @@ class StateFiles:
                     self.log(f"state file {path} is not a JSON object; ignored")
             except FileNotFoundError:
                 pass
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 if self.log is not None:
                     self.log(f"state file {path} is unreadable ({exc}); ignored")
         self._cache[key] = entry

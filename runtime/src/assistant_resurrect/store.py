@@ -103,13 +103,13 @@ def read(path: Path) -> dict[str, Any]:
         )
     try:
         doc = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise SidecarError(
             f"sidecar {path} is not valid JSON ({exc}); no pane was touched. Remove or fix it"
         ) from None
     if not isinstance(doc, dict):
         raise SidecarError(f"sidecar {path} is not a JSON object; no pane was touched")
-    if "version" not in doc and isinstance(doc.get("sessions"), list):
+    if path.name == LEGACY_NAME and "version" not in doc and isinstance(doc.get("sessions"), list):
         return from_legacy(doc)
     version = doc.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
