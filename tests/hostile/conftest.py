@@ -1,0 +1,96 @@
+"""Issue 7 (hostile input, faults, concurrency): shared counters and helpers.
+
+The counters are filled by the tests and printed at the end of the run:
+cases generated, faults injected, sessions lost, commands executed that
+should not have been. The last two must be 0; a test that sees either
+fails on its own, the summary is the overview.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.hostile.strategies import CANARY_DIR
+
+
+@dataclass
+class Stats:
+    cases_generated: int = 0
+    commands_typed_in_real_shells: int = 0
+    faults_injected: int = 0
+    sessions_lost: int = 0
+    unexpected_executions: int = 0
+
+    def any(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self))
+
+
+STATS = Stats()
+_STASH: pytest.StashKey[Stats] = pytest.StashKey()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STASH] = STATS
+
+
+@pytest.fixture(scope="session")
+def stats() -> Stats:
+    return STATS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def canary_dir() -> Iterator[Any]:
+    """The directory every canary writes into; removed at the end."""
+    CANARY_DIR.mkdir(mode=0o700, exist_ok=True)
+    try:
+        yield CANARY_DIR
+    finally:
+        shutil.rmtree(CANARY_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def canary_bin(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`arcanary` on PATH (for tmux servers started from now on): every canary
+    runs it, and it leaves a file in CANARY_DIR."""
+    bin_dir = tmp_path / "canary-bin"
+    bin_dir.mkdir()
+    script = bin_dir / "arcanary"
+    script.write_text(f'#!/bin/sh\n: > "{CANARY_DIR}/ran-$$"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return bin_dir
+
+
+def canaries_fired() -> int:
+    """How many canary files exist (0 unless a shell ran data as code)."""
+    return len(list(CANARY_DIR.iterdir())) if CANARY_DIR.is_dir() else 0
+
+
+def check_canaries(stats: Stats) -> None:
+    """Count and fail on any canary that ran; clear them for the next case."""
+    fired = canaries_fired()
+    if fired:
+        stats.unexpected_executions += fired
+        for f in CANARY_DIR.iterdir():
+            f.unlink()
+        raise AssertionError(f"{fired} canary command(s) were executed by a shell")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    s = config.stash.get(_STASH, None)
+    if s is None or not s.any():
+        return
+    tr = terminalreporter
+    tr.section("assistant-resurrect hostile input / faults summary")
+    tr.write_line(f"cases generated:                        {s.cases_generated}")
+    tr.write_line(f"commands typed into real shells:        {s.commands_typed_in_real_shells}")
+    tr.write_line(f"faults injected:                        {s.faults_injected}")
+    tr.write_line(f"sessions lost (must be 0):              {s.sessions_lost}")
+    tr.write_line(f"commands executed that should not have: {s.unexpected_executions}")
