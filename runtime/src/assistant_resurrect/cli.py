@@ -76,10 +76,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         if cmd == "save":
             if len(rest) > 1:
                 return _fail("save takes at most one argument, the layout file")
+            tmux.prefetch_panes()  # tmux answers while the save code is imported
             from assistant_resurrect.save import save
 
             return save(tmux, rest[0] if rest else None)
         if cmd == "save-finish":
+            tmux.prefetch_panes()
             from assistant_resurrect.save import save_finish
 
             return save_finish(tmux)

@@ -13,11 +13,20 @@ from collections.abc import Sequence
 from typing import Optional
 
 
-def run(argv: Sequence[str], stdin: Optional[bytes] = None) -> tuple[int, bytes, bytes]:
-    """Run argv (looked up on PATH); return (exit status, stdout, stderr).
+class Started:
+    """A program started by `start`, not yet waited for."""
 
-    Raises FileNotFoundError when the program is not found.
-    """
+    __slots__ = ("err_r", "out_r", "pid")
+
+    def __init__(self, pid: int, out_r: int, err_r: int) -> None:
+        self.pid = pid
+        self.out_r = out_r
+        self.err_r = err_r
+
+
+def start(argv: Sequence[str], stdin: Optional[bytes] = None) -> Started:
+    """Start argv (looked up on PATH) with its output going to pipes; `finish`
+    collects it. Raises FileNotFoundError when the program is not found."""
     exe = argv[0] if os.sep in argv[0] else which(argv[0])
     if not exe:
         raise FileNotFoundError(argv[0])
@@ -35,6 +44,12 @@ def run(argv: Sequence[str], stdin: Optional[bytes] = None) -> tuple[int, bytes,
         actions.append((os.POSIX_SPAWN_DUP2, in_r, 0))
     try:
         pid = os.posix_spawn(exe, list(argv), os.environ, file_actions=actions)
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        if in_r is not None:
+            os.close(in_w)
+        raise
     finally:
         os.close(out_w)
         os.close(err_w)
@@ -44,9 +59,22 @@ def run(argv: Sequence[str], stdin: Optional[bytes] = None) -> tuple[int, bytes,
         with contextlib.suppress(BrokenPipeError):
             os.write(in_w, stdin)
         os.close(in_w)
-    out, err = _drain(out_r, err_r)
-    _, status = os.waitpid(pid, 0)
+    return Started(pid, out_r, err_r)
+
+
+def finish(started: Started) -> tuple[int, bytes, bytes]:
+    """(exit status, stdout, stderr) of a started program, once it has exited."""
+    out, err = _drain(started.out_r, started.err_r)
+    _, status = os.waitpid(started.pid, 0)
     return os.waitstatus_to_exitcode(status), out, err
+
+
+def run(argv: Sequence[str], stdin: Optional[bytes] = None) -> tuple[int, bytes, bytes]:
+    """Run argv (looked up on PATH); return (exit status, stdout, stderr).
+
+    Raises FileNotFoundError when the program is not found.
+    """
+    return finish(start(argv, stdin))
 
 
 def which(name: str, path: Optional[str] = None) -> Optional[str]:

@@ -13,7 +13,7 @@ from typing import Optional
 
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.records import Record
-from assistant_resurrect.spawn import run, which
+from assistant_resurrect.spawn import Started, finish, start, which
 
 # Global options read with the pane listing, in one call (one tmux client).
 OPTIONS = (
@@ -133,6 +133,7 @@ class Tmux:
             self.socket_args = ["-L", socket_name]
         self._exe: Optional[str] = None
         self.options: dict[str, str] = {}
+        self._prefetched: Optional[tuple[str, Started]] = None
 
     @property
     def exe(self) -> str:
@@ -148,11 +149,16 @@ class Tmux:
         return self._exe
 
     def run(self, *args: str, check: bool = True) -> str:
-        argv = [self.exe, *self.socket_args, *args]
+        return self._result(self._start(args), args, check)
+
+    def _start(self, args: Sequence[str]) -> Started:
         try:
-            code, out, err = run(argv)
+            return start([self.exe, *self.socket_args, *args])
         except OSError as exc:
             raise TmuxError(f"cannot run {self.exe}: {exc.strerror or exc}") from None
+
+    def _result(self, started: Started, args: Sequence[str], check: bool) -> str:
+        code, out, err = finish(started)
         if code != 0 and check:
             msg = err.decode("utf-8", "replace").strip() or f"exit status {code}"
             if "no server running" in msg or "error connecting" in msg:
@@ -160,22 +166,38 @@ class Tmux:
             raise TmuxError(f"tmux {args[0]} failed: {msg}")
         return out.decode("utf-8", "surrogateescape")
 
+    @staticmethod
+    def _list_args(nonce: str) -> list[str]:
+        sep = f"\x1f{nonce}\x1e"
+        end = f"\x1f{nonce}\x1d"  # tmux adds a newline after each record
+        opt_end = f"\x1f{nonce}\x1c"
+        pane_fmt = sep.join("#{" + f + "}" for f in PANE_FIELDS) + end
+        opt_fmt = sep.join("#{" + o + "}" for o in OPTIONS) + opt_end
+        return ["display-message", "-p", opt_fmt, ";", "list-panes", "-a", "-F", pane_fmt]
+
+    def prefetch_panes(self) -> None:
+        """Start the tmux call `list_panes` makes now, so that tmux answers while
+        this process imports the rest (the save hook's start-up)."""
+        nonce = os.urandom(9).hex()
+        self._prefetched = (nonce, self._start(self._list_args(nonce)))
+
     def list_panes(self) -> list[Pane]:
         """All panes of the server, and (in self.options) the global options above.
 
         One tmux client runs `display-message` (the options, once) then
         `list-panes`: the options are not expanded again for every pane.
         """
-        nonce = os.urandom(9).hex()
+        if self._prefetched is not None:
+            nonce, started = self._prefetched
+            self._prefetched = None
+        else:
+            nonce = os.urandom(9).hex()
+            started = self._start(self._list_args(nonce))
         sep = f"\x1f{nonce}\x1e"
-        end = f"\x1f{nonce}\x1d"  # tmux adds a newline after each record
+        end = f"\x1f{nonce}\x1d"
         opt_end = f"\x1f{nonce}\x1c"
-        pane_fmt = sep.join("#{" + f + "}" for f in PANE_FIELDS) + end
-        opt_fmt = sep.join("#{" + o + "}" for o in OPTIONS) + opt_end
         try:
-            out = self.run(
-                "display-message", "-p", opt_fmt, ";", "list-panes", "-a", "-F", pane_fmt
-            )
+            out = self._result(started, ("display-message",), True)
         except TmuxError:
             # No session to show the options from (a server kept alive by
             # exit-empty off), or no server: the listing alone says which.
