@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Benchmark of the save hook: `assistant-resurrect save LAYOUT` (the installed
+console script, as tmux-resurrect's post-save-layout hook runs it) against the
+floor of the same job: one `tmux list-panes -a -F ...` plus one
+`ps -eo pid=,ppid=,args=`.
+
+For each scenario (P panes, A of them running an assistant) a tmux server is
+started on a private socket, W warm-up saves are run, then R rounds, each
+timing the floor and a save back to back (paired, so both see the same
+machine state). Every save's sidecar is checked: sessions == A.
+
+    python3 benchmarks/bench_save.py                  # all scenarios, R=20
+    python3 benchmarks/bench_save.py --scenarios 200x100 --runs 30
+
+Writes results/save.csv (one row per scenario), results/save_runs.csv (every
+timed run) and results/save.md (the Markdown table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, Server, install_agent, log, machine, md_table, stats, timed, write_csv
+
+SCENARIOS = ((116, 40), (124, 60), (124, 100), (200, 100), (500, 250))
+LAYOUT = "tmux_resurrect_20260101T000000.txt"
+FLOOR_FORMAT = (
+    "#{session_name}\t#{window_index}\t#{pane_index}\t#{pane_id}\t#{pane_pid}\t"
+    "#{pane_current_command}\t#{pane_current_path}"
+)
+COLUMNS = (
+    "panes",
+    "assistants",
+    "processes",
+    "runs",
+    "save_median_ms",
+    "save_min_ms",
+    "save_max_ms",
+    "floor_median_ms",
+    "floor_min_ms",
+    "floor_max_ms",
+    "ratio",
+    "save_cpu_median_ms",
+    "peak_rss_kb",
+    "sessions",
+    "sessions_with_id",
+)
+
+
+def parse_scenarios(text: str) -> list[tuple[int, int]]:
+    out = []
+    for item in text.split(","):
+        p, _, a = item.strip().partition("x")
+        out.append((int(p), int(a)))
+    return out
+
+
+def count_processes() -> int:
+    return sum(1 for n in os.listdir("/proc") if n.isdigit())
+
+
+def check_sidecar(server: Server) -> tuple[int, int]:
+    """(sessions, sessions with an ID) in the sidecar the last save wrote; the
+    IDs must be the ones the stand-ins were started with."""
+    sidecar = server.rdir / LAYOUT.replace("tmux_resurrect_", "assistant_resurrect_").replace(
+        ".txt", ".json"
+    )
+    doc = json.loads(sidecar.read_text())
+    sessions = doc["sessions"]
+    expected = {a.session_id for a in server.started}
+    with_id = sum(1 for s in sessions if s.get("session_id") in expected)
+    return len(sessions), with_id
+
+
+def bench(
+    agent: Path,
+    panes: int,
+    assistants: int,
+    runs: int,
+    warmup: int,
+    work: Path,
+    baseline: Optional[Path] = None,
+) -> tuple[dict[str, object], list[dict[str, object]]]:
+    server = Server(work, panes, assistants)
+    try:
+        log(f"scenario {panes}x{assistants}: starting the tmux server")
+        server.start()
+        server.write_state_files()
+        layout = server.rdir / LAYOUT
+        layout.write_text("")
+        save_argv = [str(agent), "-L", server.socket, "save", str(layout)]
+        floor_argvs = (
+            [server.tmux, "-L", server.socket, "list-panes", "-a", "-F", FLOOR_FORMAT],
+            ["ps", "-eo", "pid=,ppid=,args="],
+        )
+        base_argv = [str(baseline), *save_argv[1:]] if baseline else None
+        env = dict(server.env)
+        for _ in range(warmup):
+            for argv in (save_argv, base_argv):
+                r = timed(argv, env) if argv else None
+                if r is not None and r.status != 0:
+                    raise RuntimeError(f"save failed ({r.status}): {r.stderr.decode()}")
+        base_ms: list[float] = []
+        base_cpu: list[float] = []
+        save_ms: list[float] = []
+        floor_ms: list[float] = []
+        rss: list[int] = []
+        cpu: list[float] = []
+        raw: list[dict[str, object]] = []
+        sessions = with_id = 0
+        for i in range(runs):
+            f = [timed(a, env) for a in floor_argvs]
+            if any(x.status != 0 for x in f):
+                raise RuntimeError(f"floor command failed: {[x.stderr for x in f]}")
+            if base_argv is not None:
+                # paired with the save below, in alternating order
+                if i % 2:
+                    s = timed(save_argv, env)
+                    b = timed(base_argv, env)
+                else:
+                    b = timed(base_argv, env)
+                    s = timed(save_argv, env)
+                if b.status != 0:
+                    raise RuntimeError(f"baseline save failed: {b.stderr.decode()}")
+                base_ms.append(b.ms)
+                base_cpu.append(b.cpu_ms)
+            else:
+                s = timed(save_argv, env)
+            if s.status != 0:
+                raise RuntimeError(f"save failed ({s.status}): {s.stderr.decode()}")
+            sessions, with_id = check_sidecar(server)
+            if sessions != assistants:
+                raise RuntimeError(f"saved {sessions} sessions, expected {assistants}")
+            floor = f[0].ms + f[1].ms
+            save_ms.append(s.ms)
+            floor_ms.append(floor)
+            rss.append(s.maxrss_kb)
+            cpu.append(s.cpu_ms)
+            raw.append(
+                {
+                    "panes": panes,
+                    "assistants": assistants,
+                    "run": i,
+                    "save_ms": round(s.ms, 2),
+                    "floor_ms": round(floor, 2),
+                    "tmux_ms": round(f[0].ms, 2),
+                    "ps_ms": round(f[1].ms, 2),
+                    "save_cpu_ms": round(s.cpu_ms, 2),
+                    "floor_cpu_ms": round(f[0].cpu_ms + f[1].cpu_ms, 2),
+                    "save_rss_kb": s.maxrss_kb,
+                    "sessions": sessions,
+                }
+            )
+        procs = count_processes()
+    finally:
+        server.kill()
+    sm, smin, smax = stats(save_ms)
+    fm, fmin, fmax = stats(floor_ms)
+    row: dict[str, object] = {
+        "panes": panes,
+        "assistants": assistants,
+        "processes": procs,
+        "runs": runs,
+        "save_median_ms": round(sm, 1),
+        "save_min_ms": round(smin, 1),
+        "save_max_ms": round(smax, 1),
+        "floor_median_ms": round(fm, 1),
+        "floor_min_ms": round(fmin, 1),
+        "floor_max_ms": round(fmax, 1),
+        "ratio": round(sm / fm, 2),
+        "save_cpu_median_ms": round(stats(cpu)[0], 1),
+        "peak_rss_kb": max(rss),
+        "sessions": sessions,
+        "sessions_with_id": with_id,
+    }
+    if base_ms:
+        bm = stats(base_ms)[0]
+        row["baseline_median_ms"] = round(bm, 1)
+        row["baseline_cpu_median_ms"] = round(stats(base_cpu)[0], 1)
+        row["speedup"] = round(bm / sm, 2)
+        log(
+            f"{panes}x{assistants}: baseline {bm:.1f} ms (cpu {stats(base_cpu)[0]:.1f}) vs "
+            f"{sm:.1f} ms (cpu {stats(cpu)[0]:.1f}): {bm / sm:.2f}x faster"
+        )
+    log(
+        f"{panes}x{assistants}: save {sm:.1f} ms (min {smin:.1f}, max {smax:.1f}), floor "
+        f"{fm:.1f} ms, ratio {sm / fm:.2f}, peak RSS {max(rss) / 1024:.1f} MiB, "
+        f"sessions {sessions} ({with_id} with the right ID)"
+    )
+    return row, raw
+
+
+def markdown(rows: list[dict[str, object]]) -> str:
+    header = [
+        "panes",
+        "assistants",
+        "processes",
+        "save median ms (min-max)",
+        "floor median ms (min-max)",
+        "save/floor",
+        "peak RSS MiB",
+        "sessions saved",
+    ]
+    body = [
+        [
+            r["panes"],
+            r["assistants"],
+            r["processes"],
+            f"{r['save_median_ms']} ({r['save_min_ms']}-{r['save_max_ms']})",
+            f"{r['floor_median_ms']} ({r['floor_min_ms']}-{r['floor_max_ms']})",
+            f"{r['ratio']}x",
+            f"{int(r['peak_rss_kb']) / 1024:.1f}",  # type: ignore[call-overload]
+            f"{r['sessions']} (IDs: {r['sessions_with_id']})",
+        ]
+        for r in rows
+    ]
+    return md_table(header, body)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--scenarios",
+        default=",".join(f"{p}x{a}" for p, a in SCENARIOS),
+        help="comma-separated PANESxASSISTANTS (default: %(default)s)",
+    )
+    ap.add_argument("--runs", type=int, default=20, help="timed runs per scenario (R)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed saves first")
+    ap.add_argument("--venv", type=Path, default=RESULTS / "venv", help="agent virtualenv")
+    ap.add_argument(
+        "--agent", type=Path, help="time this installed console script; no venv is built"
+    )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="also time this console script (another build) in the same rounds, paired",
+    )
+    ap.add_argument("--python", default="/usr/bin/python3", help="Python for the venv")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+    opts = ap.parse_args()
+
+    agent = opts.agent or install_agent(opts.venv.resolve(), opts.python)
+    rows: list[dict[str, object]] = []
+    raw: list[dict[str, object]] = []
+    for panes, assistants in parse_scenarios(opts.scenarios):
+        with tempfile.TemporaryDirectory(prefix="ar-bench-") as tmp:
+            row, runs = bench(
+                agent, panes, assistants, opts.runs, opts.warmup, Path(tmp), opts.baseline
+            )
+        rows.append(row)
+        raw.extend(runs)
+    if opts.baseline:
+        md_base = md_table(
+            [
+                "panes",
+                "assistants",
+                "baseline ms",
+                "this build ms",
+                "speedup",
+                "CPU ms (before/after)",
+            ],
+            [
+                [
+                    r["panes"],
+                    r["assistants"],
+                    r["baseline_median_ms"],
+                    r["save_median_ms"],
+                    f"{r['speedup']}x",
+                    f"{r['baseline_cpu_median_ms']}/{r['save_cpu_median_ms']}",
+                ]
+                for r in rows
+            ],
+        )
+        (opts.out / "save_vs_baseline.md").write_text(
+            f"Paired runs, baseline `{opts.baseline}` vs `{agent}` (medians).\n\n" + md_base
+        )
+        sys.stdout.write(md_base)
+        write_csv(opts.out / "save_vs_baseline.csv", rows)
+        rows = [{k: v for k, v in r.items() if k in COLUMNS} for r in rows]
+    write_csv(opts.out / "save.csv", rows)
+    write_csv(opts.out / "save_runs.csv", raw)
+    md = (
+        f"Save hook, {opts.runs} timed runs per scenario after {opts.warmup} warm-up saves "
+        f"(agent: `{agent}`).\n\nMachine: {machine()}\n\n" + markdown(rows)
+    )
+    (opts.out / "save.md").write_text(md)
+    sys.stdout.write(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
