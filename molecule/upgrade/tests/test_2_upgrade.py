@@ -2,12 +2,22 @@
 duplicated; the other tool's hooks survive; the saved sessions in the old
 format can still be restored."""
 
+import shlex
+
 import pytest
 from arlib import ENTRY_POINT, HOME, OTHER_TOOL, as_user, hook_commands, out, read_json
 
 LEGACY = ("claude-session-track.sh", "claude-session-cleanup.sh")
 OLD = {  # molecule/shared/templates/legacy-sessions.json.j2
-    "s:0.0": ["claude", "--model", "opus", "--resume", "5f1c7a2e-3b4d-4e6f-8a9b-0c1d2e3f4a5b"],
+    # its saved env is replayed in front of the command
+    "s:0.0": [
+        "CLAUDE_CODE_USE_BEDROCK=0",
+        "claude",
+        "--model",
+        "opus",
+        "--resume",
+        "5f1c7a2e-3b4d-4e6f-8a9b-0c1d2e3f4a5b",
+    ],
     "s:0.1": ["opencode", "-s", "ses_0a1b2c3d4e5f6g7h8i9j0k1l2m"],
     "s:1.0": ["codex", "resume", "019a0b1c-2d3e-7f40-8a51-b2c3d4e5f607"],
 }
@@ -76,7 +86,7 @@ def test_old_saved_sessions_restorable(host):
             lines[addr] = text
     for addr, argv in OLD.items():
         assert addr in lines, f"{addr} missing from the dry run:\n{r.stdout}"
-        typed = lines[addr].split(" && ")[-1].split()
+        typed = shlex.split(lines[addr].split(" && ")[-1])
         assert typed == argv, f"{addr}: {lines[addr]!r}"
 
 
