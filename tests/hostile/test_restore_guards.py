@@ -1,0 +1,261 @@
+"""Restore types only into a shell at its prompt, once per pane: never into
+an editor, a pager, a program reading stdin or a running assistant, never
+twice (sequential or concurrent restores), never with an invalid session ID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
+from tests.hostile.conftest import Stats, check_canaries
+from tests.hostile.strategies import CANARIES
+
+IDS = [
+    "11111111-2222-4333-8444-555555555555",
+    "21111111-2222-4333-8444-555555555555",
+    "31111111-2222-4333-8444-555555555555",
+    "41111111-2222-4333-8444-555555555555",
+    "51111111-2222-4333-8444-555555555555",
+    "61111111-2222-4333-8444-555555555555",
+]
+
+
+def entry(pane: str, session_id: str, tmp_path: Path, tool: str = "claude") -> dict[str, Any]:
+    return {
+        "pane": pane,
+        "tool": tool,
+        "session_id": session_id,
+        "cwd": str(tmp_path),
+        "program": tool,
+        "cli_args": [],
+        "env": {},
+    }
+
+
+def write_sidecar(agent: Agent, sessions: list[dict[str, Any]]) -> Path:
+    layout = agent.fake_layout()
+    layout.with_name("assistant_resurrect_20261125T120000.json").write_text(
+        json.dumps({"version": 1, "sessions": sessions})
+    )
+    return layout
+
+
+def marker(server: Any, pane_id: str) -> str:
+    return server.cmd("show-options", "-pqv", "-t", pane_id, "@assistant-resurrect-restored").stdout
+
+
+# Foreground programs restore must not type into: (command, what it is).
+BUSY = {
+    "pager": "less {file}",
+    "editor": "vim -u NONE -i NONE -N -n {file}",
+    "reader": "cat > {file}",
+    "repl": "python3 -q",
+    "assistant": "codex resume 71111111-2222-4333-8444-555555555555",
+    "sleeping": "sleep 600",
+}
+
+
+def test_restore_never_types_into_a_busy_pane(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    session = server.new_session("busy", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    panes = {}
+    sessions = []
+    for i, (kind, cmd) in enumerate(BUSY.items()):
+        win = session.windows[0] if i == 0 else session.new_window()
+        f = tmp_path / f"{kind}.txt"
+        f.write_text("untouched\n" if kind != "reader" else "")
+        start_in_pane(win.panes[0], cmd.format(file=f))
+        panes[kind] = win.panes[0]
+        sessions.append(entry(f"busy:{win.window_index}.0", IDS[i], tmp_path))
+    wait_for(
+        lambda: all(
+            p.cmd("display-message", "-p", "#{pane_current_command}").stdout[0] not in ("bash", "")
+            for p in panes.values()
+        ),
+        what="every pane's program to be in the foreground",
+    )
+    time.sleep(0.3)  # let each program draw its screen
+    screens = {k: p.capture_pane() for k, p in panes.items()}
+    layout = write_sidecar(agent, sessions)
+    agent.run("restore", "--layout", str(layout), "--timeout", "3")
+    stats.cases_generated += len(sessions)
+    time.sleep(0.3)
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text()
+    for kind, pane in panes.items():
+        assert pane.capture_pane() == screens[kind], f"{kind}: its screen changed"
+        assert not marker(server, pane.pane_id), kind
+        assert f"busy:{pane.window_index}.0: " in log
+    assert (tmp_path / "reader.txt").read_text() == ""
+    for kind in ("pager", "editor"):
+        assert (tmp_path / f"{kind}.txt").read_text() == "untouched\n"
+    assert records("claude") == []
+    assert log.count("not a shell") == len(BUSY), log
+
+
+def test_the_guard_can_fail(agent: Agent, server: Any, tmp_path: Path) -> None:
+    """Counter-check for the test above: at a shell prompt the command is typed."""
+    session = server.new_session("idle", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    pane = session.windows[0].panes[0]
+    wait_for(lambda: pane_prompt_ready(pane), what="prompt")
+    layout = write_sidecar(agent, [entry("idle:0.0", IDS[0], tmp_path)])
+    agent.run("restore", "--layout", str(layout))
+    wait_for(lambda: records("claude"), what="the typed claude")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="restore.py's guard looks at the foreground program's name only: a bash "
+    "script waiting on `read` passes as a shell and receives the command; owner: restore.py",
+)
+def test_restore_never_types_into_a_shell_script_reading_stdin(
+    agent: Agent, server: Any, tmp_path: Path
+) -> None:
+    session = server.new_session("script", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    pane = session.windows[0].panes[0]
+    answer = tmp_path / "answer.txt"
+    start_in_pane(
+        pane, f'bash -c \'printf "Delete everything? "; read -r a; printf %s "$a" > {answer}\''
+    )
+    wait_for(lambda: "Delete everything?" in "\n".join(pane.capture_pane()), what="question")
+    layout = write_sidecar(agent, [entry("script:0.0", IDS[0], tmp_path)])
+    agent.run("restore", "--layout", str(layout), "--timeout", "3")
+    time.sleep(0.5)
+    assert not answer.exists(), f"the script read {answer.read_text()!r}"
+
+
+def current_command(pane: Any) -> str:
+    out = pane.cmd("display-message", "-p", "#{pane_current_command}").stdout
+    return out[0] if out else ""
+
+
+def agent_cmd(agent: Agent, *args: str) -> list[str]:
+    return [sys.executable, "-m", "assistant_resurrect", "-L", agent.socket_name, *args]
+
+
+def twice_layout(agent: Agent, server: Any, tmp_path: Path) -> tuple[list[Any], Path]:
+    session = server.new_session("twice", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    wins = [session.windows[0]] + [session.new_window() for _ in IDS[1:]]
+    for w in wins:
+        wait_for(lambda w=w: pane_prompt_ready(w.panes[0]), what="prompt")
+    sessions = [entry(f"twice:{w.window_index}.0", i, tmp_path) for w, i in zip(wins, IDS)]
+    return wins, write_sidecar(agent, sessions)
+
+
+def times_typed(wins: list[Any]) -> dict[str, int]:
+    """How often each pane shows its resume command (the shell's or the tty's
+    echo: a second copy typed while the assistant runs waits in its input)."""
+    return {
+        w.panes[0].pane_id: sum("--resume" in line for line in w.panes[0].capture_pane())
+        for w in wins
+    }
+
+
+def test_restore_run_again_types_nothing(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    """A second run while the assistants run, and a third after they exited
+    (the pane marker), type nothing."""
+    wins, layout = twice_layout(agent, server, tmp_path)
+    agent.run("restore", "--layout", str(layout))
+    wait_for(lambda: len(records("claude")) == len(IDS), what="every pane's claude")
+    agent.run("restore", "--layout", str(layout))  # assistants running: skipped
+    stats.cases_generated += len(IDS) * 3
+    for rec in records("claude"):
+        os.kill(rec["pid"], signal.SIGTERM)
+    for w in wins:
+        wait_for(lambda w=w: current_command(w.panes[0]) == "bash", what="the shell")
+    for p in Path(os.environ["AR_RECORD_DIR"]).iterdir():
+        p.unlink()
+    agent.run("restore", "--layout", str(layout))  # back at the shell: the marker
+    time.sleep(1.0)
+    assert records("claude") == []
+    assert times_typed(wins) == {w.panes[0].pane_id: 1 for w in wins}
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text()
+    assert log.count("already restored") >= len(IDS), log
+    assert log.count("already runs in it") + log.count("already restored") >= 2 * len(IDS)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="restore.py checks the pane marker, then sets it and types, without a lock: "
+    "restores run at the same time both type into the same pane; owner: restore.py",
+)
+def test_concurrent_restores_type_once(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    wins, layout = twice_layout(agent, server, tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(RUNTIME_SRC))
+    runs = [
+        subprocess.Popen(agent_cmd(agent, "restore", "--layout", str(layout)), env=env)
+        for _ in range(4)
+    ]
+    assert [p.wait(timeout=60) for p in runs] == [0] * len(runs)
+    stats.cases_generated += len(IDS) * len(runs)
+    wait_for(lambda: len(records("claude")) >= len(IDS), what="every pane's claude")
+    time.sleep(0.5)
+    assert times_typed(wins) == {w.panes[0].pane_id: 1 for w in wins}
+
+
+def test_invalid_session_ids_are_skipped_with_a_log_line(
+    agent: Agent, server: Any, canary_bin: Path, tmp_path: Path, stats: Stats
+) -> None:
+    """Saved IDs holding canaries, or merely outside the tool's charset: the
+    entry is skipped with a log line and nothing is typed."""
+    session = server.new_session("ids", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    bad = [
+        *(f"{IDS[0]}{c}" for c in CANARIES),
+        "ses_abc$(arcanary)",
+        IDS[0].upper().replace("-", "_"),
+        "",
+        " ",
+        "../../etc/passwd",
+        "-c",
+        "--help",
+    ]
+    tools = ("claude", "codex", "opencode")
+    sessions = [entry("ids:0.0", sid, tmp_path, tools[i % 3]) for i, sid in enumerate(bad)]
+    pane = session.windows[0].panes[0]
+    wait_for(lambda: pane_prompt_ready(pane), what="prompt")
+    screen = pane.capture_pane()
+    layout = write_sidecar(agent, sessions)
+    agent.run("restore", "--layout", str(layout))
+    stats.cases_generated += len(bad)
+    time.sleep(0.3)
+    assert pane.capture_pane() == screen
+    assert records() == []
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text()
+    skipped = [line for line in log.splitlines() if "skip ids:0.0" in line]
+    assert len(skipped) == len(bad), log
+    check_canaries(stats)
+
+
+def test_save_ignores_an_invalid_session_id_with_a_log_line(
+    agent: Agent, server: Any, canary_bin: Path, stats: Stats
+) -> None:
+    """An ID taken from a command line is checked against the tool's charset."""
+    session = server.new_session("save")
+    start_in_pane(session.windows[0].panes[0], "codex resume 'x$(arcanary)'")
+    wait_for(lambda: records("codex"), what="codex")
+    layout = agent.fake_layout()
+    agent.run("save", str(layout))
+    stats.cases_generated += 1
+    (saved,) = agent.sidecar(layout)["sessions"]
+    assert saved["session_id"] is None
+    log = (agent.resurrect_dir / "assistant-save.log").read_text()
+    assert "invalid session ID" in log, log
+    check_canaries(stats)

@@ -1,0 +1,140 @@
+"""State dir attacks (another user's directory, a symlink, group/world
+writable) are refused with a clear message; everything is written private."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.hostile.conftest import Stats
+
+SESSION_ID = "5b4a3c2d-1e0f-4a1b-8c2d-3e4f5a6b7c8d"
+
+
+@pytest.fixture
+def umask0() -> Iterator[None]:
+    """Run the agent with umask 000: modes must not depend on the umask."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def run_hook(fake_bin: Path, tmp_path: Path, payload: dict[str, Any]) -> str:
+    """A stand-in claude runs our SessionStart hook as its child; the hook's stderr."""
+    err = tmp_path / f"hook-err-{os.urandom(3).hex()}"
+    done = err.with_suffix(".done")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(RUNTIME_SRC)
+    env["AR_FAKE_HOOK"] = (
+        f"{sys.executable} -m assistant_resurrect hook claude-session-start 2>{err}; : >{done}"
+    )
+    env["AR_FAKE_HOOK_STDIN"] = json.dumps(payload)
+    proc = subprocess.Popen([str(fake_bin / "claude")], env=env)
+    try:
+        wait_for(done.exists, what="the hook to finish")
+    finally:
+        proc.terminate()
+        proc.wait()
+    return err.read_text()
+
+
+def state_dir() -> Path:
+    return Path(os.environ["TMUX_ASSISTANT_RESURRECT_DIR"])
+
+
+def refused(home: Path, tmp_path: Path, stats: Stats, words: str) -> None:
+    """The hook refuses the state dir with one clear stderr line and writes nothing."""
+    stats.faults_injected += 1
+    err = run_hook(tmp_path / "bin", tmp_path, {"session_id": SESSION_ID})
+    assert words in err, err
+    assert "TMUX_ASSISTANT_RESURRECT_DIR" in err or "chmod 700" in err, err
+    assert err.count("\n") == 1, err
+
+
+def test_a_state_dir_of_another_user_is_refused(home: Path, tmp_path: Path, stats: Stats) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a directory owned by another user")
+    d = state_dir()
+    d.mkdir(mode=0o700)
+    os.chown(d, 65534, 65534)  # nobody
+    refused(home, tmp_path, stats, "owned by uid 65534")
+    assert list(d.iterdir()) == []
+
+
+def test_a_symlinked_state_dir_is_refused(home: Path, tmp_path: Path, stats: Stats) -> None:
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o700)
+    state_dir().symlink_to(target)
+    refused(home, tmp_path, stats, "is a symlink")
+    assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o707, 0o777, 0o720, 0o702, 0o1777])
+def test_a_group_or_world_writable_state_dir_is_refused(
+    mode: int, home: Path, tmp_path: Path, stats: Stats
+) -> None:
+    d = state_dir()
+    d.mkdir()
+    os.chmod(d, mode)
+    refused(home, tmp_path, stats, "writable by group or others")
+    assert list(d.iterdir()) == []
+
+
+def test_a_file_in_place_of_the_state_dir_is_refused(
+    home: Path, tmp_path: Path, stats: Stats
+) -> None:
+    state_dir().write_text("")
+    stats.faults_injected += 1
+    err = run_hook(tmp_path / "bin", tmp_path, {"session_id": SESSION_ID})
+    assert "not a directory" in err, err
+
+
+def test_the_hook_writes_a_private_state_file_into_a_private_dir(
+    home: Path, tmp_path: Path, umask0: None
+) -> None:
+    """The check above can pass: with a fresh state dir the hook records the
+    session, 0700/0600 even under umask 000."""
+    err = run_hook(tmp_path / "bin", tmp_path, {"session_id": SESSION_ID})
+    assert err == ""
+    d = state_dir()
+    assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    (f,) = d.glob("claude-*.json")
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert json.loads(f.read_text())["session_id"] == SESSION_ID
+    for other in d.iterdir():
+        assert stat.S_IMODE(other.stat().st_mode) & 0o077 == 0, other
+
+
+def test_save_and_restore_write_private_files(
+    agent: Agent, server: Any, tmp_path: Path, umask0: None
+) -> None:
+    """Sidecar, lock and logs are 0600 whatever the umask."""
+    session = server.new_session("work", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    start_in_pane(session.windows[0].panes[0], f"claude --resume {SESSION_ID}")
+    wait_for(lambda: records("claude"), what="claude to start")
+    layout = agent.fake_layout()
+    agent.run("save", str(layout))
+    agent.run("save-finish")
+    agent.run("restore", "--layout", str(layout))
+    written = [
+        p
+        for p in agent.resurrect_dir.iterdir()
+        if p.name.startswith(("assistant", ".assistant")) and not p.is_symlink()
+    ]
+    names = {p.name for p in written}
+    assert {"assistant_resurrect_20261125T120000.json", "assistant-save.log"} <= names, names
+    assert "assistant-restore.log" in names and ".assistant-resurrect.lock" in names, names
+    for p in written:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, f"{p.name}: {p.stat().st_mode:o}"
