@@ -1,0 +1,93 @@
+"""Gemini CLI, the real CLI (pointed at the fake API with
+GOOGLE_GEMINI_BASE_URL): its chat files and `--resume <uuid>` each answer."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.realcli.conftest import RealEnv, cli_version, require, wait_for
+
+pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
+
+READY = "Type your message"
+MESSAGE = "hello from the test"
+MODEL = "gemini-2.5-flash"  # a fixed model: no routing call before the turn
+
+
+@pytest.fixture(autouse=True)
+def _gemini() -> None:
+    require("gemini")
+    assert cli_version("gemini")
+
+
+def session_ids(real: RealEnv) -> list[str]:
+    out = []
+    for path in (real.home / ".gemini" / "tmp").glob("*/chats/session-*.jsonl"):
+        try:
+            head = json.loads(path.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if isinstance(head, dict) and head.get("kind") != "subagent":
+            out.append(str(head.get("sessionId")))
+    return out
+
+
+def start(real: RealEnv, pane: str, command: str, ready: str = READY) -> int:
+    real.send(pane, command)
+    pid = real.tool_pid(pane, "gemini")
+    real.wait_screen(pane, ready, 60)
+    return pid
+
+
+def quit_gemini(real: RealEnv, pane: str, pid: int) -> str:
+    real.send(pane, "/quit")
+    for _ in range(5):
+        try:
+            real.wait_gone(pid, 8)
+            return real.capture(pane)
+        except AssertionError:  # typed too early, or Enter taken as text
+            real.keys(pane, "C-c")
+            time.sleep(0.5)
+            real.keys(pane, "C-c")
+    raise AssertionError(f"gemini {pid} did not quit:\n{real.capture(pane)}")
+
+
+def test_chats_latest_and_args(real: RealEnv) -> None:
+    cwd: Path = real.workdir("gemini")
+    env = {"GEMINI_API_KEY": "test-key", "GOOGLE_GEMINI_BASE_URL": real.api.url}
+    pane = real.window(cwd, env)
+    pid = start(real, pane, f"gemini -m {MODEL}")
+    real.send(pane, MESSAGE)
+    for _ in range(6):  # Gemini may take a quick Enter as part of the typed text
+        try:
+            real.wait_screen(pane, "stub reply", 10)
+            break
+        except AssertionError:
+            real.keys(pane, "Enter")
+    real.wait_screen(pane, "stub reply", 30)
+    ids = wait_for(lambda: session_ids(real), 20, "a gemini session file")
+    assert len(ids) == 1
+    sid = ids[0]
+    s = real.save()[pane]
+    assert (s["tool"], s["session_id"], s["id_source"]) == ("gemini", sid, "chats")
+    assert s["cli_args"] == ["-m", MODEL] and s["model"] == MODEL
+    out = quit_gemini(real, pane, pid)
+    assert f"gemini --resume {sid}" in out  # what Gemini itself prints on exit
+
+    # `--resume latest` is saved with the concrete ID it reopened.
+    pid = start(real, pane, f"gemini -m {MODEL} --resume latest", MESSAGE)
+    s = real.save()[pane]
+    assert (s["session_id"], s["id_source"]) == (sid, "chats")
+    assert s["cli_args"] == ["-m", MODEL]
+    quit_gemini(real, pane, pid)
+
+    # `--resume <uuid>`: the form restore types; argv answers first.
+    pid = start(real, pane, f"gemini -m {MODEL} --resume {sid}", MESSAGE)
+    s = real.save()[pane]
+    assert (s["session_id"], s["id_source"]) == (sid, "args")
+    quit_gemini(real, pane, pid)
+    real.kill(pane)
