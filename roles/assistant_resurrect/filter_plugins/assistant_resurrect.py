@@ -83,6 +83,16 @@ def has_tpm_run(text):
     return re.search(pattern, str(text or "")) is not None
 
 
+def without_block(text, marker):
+    """A tmux configuration text without the block marked with ``marker``.
+
+    ``marker`` is the blockinfile marker, with ``{mark}`` for BEGIN/END.
+    """
+    begin, end = (re.escape(marker.replace("{mark}", m)) for m in ("BEGIN", "END"))
+    pattern = r"(?m)^" + begin + r"[ \t]*\n(?:.*\n)*?" + end + r"[ \t]*(?:\n|\Z)"
+    return re.sub(pattern, "", str(text or ""))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -93,4 +103,5 @@ class FilterModule:
             "assistant_resurrect_has_tmux_setting": has_tmux_setting,
             "assistant_resurrect_has_tmux_plugin": has_tmux_plugin,
             "assistant_resurrect_has_tpm_run": has_tpm_run,
+            "assistant_resurrect_without_block": without_block,
         }

@@ -1,0 +1,94 @@
+"""Claude settings with malformed hook entries (issue 9).
+
+A null command, a `hooks` value that is not a list, an empty matcher object:
+install and uninstall both succeed, those entries stay exactly as the user
+had them, and uninstall gives back the same bytes. The home has no tmux.conf
+and no settings.json of its own beyond that: what the role creates, it
+removes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from .conftest import Session, read, register_chain
+
+pytestmark = pytest.mark.role
+
+MALFORMED = {
+    "hooks": {
+        "SessionStart": [
+            {"matcher": "", "hooks": [{"type": "command", "command": None}]},
+            {"matcher": "", "hooks": {"type": "command", "command": "not-in-a-list"}},
+            {},
+            {"matcher": "resume", "hooks": [{"type": "command", "command": "keep-me"}]},
+        ],
+        "SessionEnd": [{}, {"matcher": "", "hooks": None}, "a string"],
+        "Stop": {"not": "a list"},
+    },
+    "env": {"FOO": "bar"},
+}
+
+
+def _chain(s: Session) -> dict:
+    user, home = s.new_user("m")
+    (home / ".claude").mkdir()
+    settings = home / ".claude/settings.json"
+    settings.write_text(json.dumps(MALFORMED, indent=2) + "\n")
+    shutil.chown(home / ".claude", user, user)
+    shutil.chown(settings, user, user)
+    extra = {
+        **s.repos_for(user),
+        "assistant_resurrect_users": [{"name": user, "home": str(home)}],
+        "assistant_resurrect_manage_packages": False,
+        "assistant_resurrect_state_dirs": [str(s.base / "state-m")],
+    }
+    r = {
+        "home": home,
+        "original": settings.read_bytes(),
+        "had_tmux_conf": (home / ".tmux.conf").exists(),
+    }
+    r["install"] = s.playbook("site.yml", extra)
+    r["installed"] = json.loads(read(settings))
+    r["uninstall"] = s.playbook("uninstall.yml", extra)
+    r["after"] = settings.read_bytes()
+    r["tmux_conf_after"] = (home / ".tmux.conf").exists()
+    return r
+
+
+register_chain("malformed", _chain)
+
+
+@pytest.fixture(scope="module")
+def chain(role_session):
+    return role_session.chain("malformed")
+
+
+def test_malformed_entries_do_not_break_install(chain):
+    run = chain["install"]
+    assert run.rc == 0, run.explain()
+    hooks = chain["installed"]["hooks"]
+    start = hooks["SessionStart"]
+    assert start[:4] == MALFORMED["hooks"]["SessionStart"]
+    assert len(start) == 5 and start[4]["hooks"][0]["command"].endswith(
+        "assistant-resurrect hook claude-session-start"
+    )
+    end = hooks["SessionEnd"]
+    assert end[:3] == MALFORMED["hooks"]["SessionEnd"]
+    assert end[3]["hooks"][0]["command"].endswith("assistant-resurrect hook claude-session-end")
+    assert hooks["Stop"] == MALFORMED["hooks"]["Stop"]
+    assert chain["installed"]["env"] == {"FOO": "bar"}
+
+
+def test_malformed_entries_do_not_break_uninstall(chain):
+    run = chain["uninstall"]
+    assert run.rc == 0, run.explain()
+    assert chain["after"] == chain["original"]
+
+
+def test_tmux_conf_created_by_role_is_removed(chain):
+    assert not chain["had_tmux_conf"]
+    assert not chain["tmux_conf_after"]

@@ -1,0 +1,193 @@
+"""Migration from the upstream bash plugin tmux-assistant-resurrect.
+
+Dotfiles-bootstrap path: playbooks/localhost.yml as the connecting user
+(root here) with HOME pointing at a scratch folder. The home holds what the
+bash plugin's versions left behind: its TPM line, the plain source-file line
+of config/resurrect-assistants.conf, unquoted hook commands, its
+@resurrect-processes list of assistants, its marked block; Claude hook
+entries running claude-session-track.sh / claude-session-cleanup.sh; its
+OpenCode plugin link.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import pytest
+
+from .conftest import Session, read, register_chain
+
+pytestmark = pytest.mark.role
+
+LEGACY_TMUX_CONF = """\
+# my settings
+set -g prefix C-a
+set -g @plugin 'tmux-plugins/tpm'
+set -g @plugin 'tmux-plugins/tmux-resurrect'
+set -g @plugin 'timvw/tmux-assistant-resurrect'
+
+# tmux-assistant-resurrect
+source-file {src}/config/resurrect-assistants.conf
+set -g @resurrect-hook-post-save-all '{plug}/scripts/save-assistant-sessions.sh'
+set -g @resurrect-hook-post-restore-all '{plug}/scripts/restore-assistant-sessions.sh'
+set -g @resurrect-processes '"~claude" "~opencode" "~codex"'
+
+# --- begin tmux-assistant-resurrect ---
+set -g @plugin 'tmux-plugins/tmux-continuum'
+set -g @resurrect-hook-post-save-all "bash '{src}/scripts/save-assistant-sessions.sh'"
+set -g @resurrect-hook-post-restore-all "bash '{src}/scripts/restore-assistant-sessions.sh'"
+set -g @continuum-save-interval '5'
+set -g @continuum-restore 'on'
+# --- end tmux-assistant-resurrect ---
+run '~/.tmux/plugins/tpm/tpm'
+"""
+
+KEPT_USER_LINES = [
+    "# my settings",
+    "set -g prefix C-a",
+    "set -g @plugin 'tmux-plugins/tpm'",
+    "set -g @plugin 'tmux-plugins/tmux-resurrect'",
+    "run '~/.tmux/plugins/tpm/tpm'",
+]
+
+
+def _legacy_settings(home) -> dict:
+    plugin = f"{home}/.tmux/plugins/tmux-assistant-resurrect"
+    return {
+        "hooks": {
+            "SessionStart": [
+                {
+                    "matcher": "",
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": f"bash '{plugin}/hooks/claude-session-track.sh'",
+                        }
+                    ],
+                },
+                {"matcher": "", "hooks": [{"type": "command", "command": "other-tool start"}]},
+            ],
+            "SessionEnd": [
+                {
+                    "matcher": "",
+                    "hooks": [
+                        {"type": "command", "command": f"{plugin}/hooks/claude-session-cleanup.sh"}
+                    ],
+                },
+            ],
+        },
+        "theme": "dark",
+    }
+
+
+def _chain(s: Session) -> dict:
+    home = s.base / "home-migration"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".config/opencode/plugins").mkdir(parents=True)
+    (home / ".tmux.conf").write_text(
+        LEGACY_TMUX_CONF.format(
+            src=f"{home}/src/tmux-assistant-resurrect",
+            plug="~/.tmux/plugins/tmux-assistant-resurrect",
+        )
+    )
+    (home / ".claude/settings.json").write_text(json.dumps(_legacy_settings(home), indent=2) + "\n")
+    legacy_link = home / ".config/opencode/plugins/session-tracker.js"
+    os.symlink(
+        f"{home}/.tmux/plugins/tmux-assistant-resurrect/hooks/opencode-session-track.js",
+        legacy_link,
+    )
+    (home / ".config/opencode/plugins/mine.js").write_text("export default async () => ({})\n")
+    extra = {
+        "assistant_resurrect_manage_packages": False,
+        "assistant_resurrect_state_dirs": [str(s.base / "state-m")],
+    }
+    env = {"HOME": str(home)}
+    r = {"home": home}
+    r["converge1"] = s.playbook("localhost.yml", extra, env=env)
+    r["tmux_conf"] = read(home / ".tmux.conf")
+    snippet = home / ".config/assistant-resurrect/tmux.conf"
+    r["snippet"] = read(snippet) if snippet.exists() else ""
+    r["settings"] = json.loads(read(home / ".claude/settings.json"))
+    r["legacy_link_left"] = legacy_link.is_symlink()
+    r["converge2"] = s.playbook("localhost.yml", extra, env=env)
+    return r
+
+
+register_chain("migration", _chain)
+
+
+@pytest.fixture(scope="module")
+def chain(role_session):
+    return role_session.chain("migration")
+
+
+def _config_lines(text: str) -> list[str]:
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+
+
+def test_migration_converges(chain):
+    assert chain["converge1"].rc == 0, chain["converge1"].explain()
+
+
+def test_migration_tmux_conf_has_only_our_block(chain):
+    conf = chain["tmux_conf"]
+    assert "tmux-assistant-resurrect" not in conf
+    assert "resurrect-assistants.conf" not in conf
+    assert "assistant-sessions.sh" not in conf
+    assert conf.count("# BEGIN assistant-resurrect") == 1
+    user_lines = [line for line in conf.splitlines() if line and "assistant-resurrect" not in line]
+    assert user_lines == KEPT_USER_LINES
+
+
+def test_migration_no_duplicate_lines(chain):
+    lines = _config_lines(chain["tmux_conf"]) + _config_lines(chain["snippet"])
+    dupes = [line for line, n in Counter(lines).items() if n > 1]
+    assert dupes == []
+    # Each plugin declared exactly once over tmux.conf and the snippet; TPM run once.
+    for plugin in ("tpm", "tmux-resurrect", "tmux-continuum"):
+        assert sum(1 for line in lines if line.endswith(f"'tmux-plugins/{plugin}'")) == 1, plugin
+    assert sum(1 for line in lines if line.startswith("run ")) == 1
+    for option in ("@resurrect-hook-post-save-all", "@resurrect-hook-post-restore-all"):
+        assert sum(1 for line in lines if f" {option} " in line) == 1, option
+
+
+def test_migration_drops_assistants_from_resurrect_processes(chain):
+    for line in _config_lines(chain["tmux_conf"]) + _config_lines(chain["snippet"]):
+        if "@resurrect-processes" in line:
+            for tool in ("claude", "opencode", "codex", "gemini"):
+                assert tool not in line
+
+
+def test_migration_replaces_claude_hooks(chain):
+    settings = chain["settings"]
+    home = chain["home"]
+    commands = [
+        h.get("command")
+        for event in settings["hooks"].values()
+        for group in event
+        for h in group["hooks"]
+    ]
+    assert not [c for c in commands if "claude-session-track" in c or "claude-session-cleanup" in c]
+    assert "other-tool start" in commands
+    assert f"{home}/.local/bin/assistant-resurrect hook claude-session-start" in commands
+    assert f"{home}/.local/bin/assistant-resurrect hook claude-session-end" in commands
+    assert settings["theme"] == "dark"
+
+
+def test_migration_replaces_opencode_link(chain):
+    home = chain["home"]
+    assert not chain["legacy_link_left"]
+    assert (home / ".config/opencode/plugins/assistant-resurrect.js").is_file()
+    assert (home / ".config/opencode/plugins/mine.js").is_file()
+
+
+def test_migration_second_converge_reports_no_change(chain):
+    run = chain["converge2"]
+    assert run.rc == 0, run.explain()
+    assert run.changed == 0, run.changed_tasks()
