@@ -83,6 +83,8 @@ class OpenCode(Assistant):
                 continue
             proc = ctx.snap.procs.get(pid)
             started = entry.get("start_time")
+            if started is None and not isinstance(entry.get("timestamp_epoch"), (int, float)):
+                continue  # nothing ties this file to the live process (a reused PID)
             if started is not None and proc is not None and not same_start(started, proc.start):
                 continue
             ts = entry.get("timestamp_epoch")
