@@ -20,7 +20,9 @@ def proc_env(ctx: Context, found: Found) -> dict[str, str]:
 
 
 def env_path(env: dict[str, str], name: str) -> Optional[str]:
-    value = env.get(name) or os.environ.get(name)
+    """An absolute path from the assistant's environment (ours when its
+    environment cannot be read)."""
+    value = env.get(name) if env else os.environ.get(name)
     return value if value and os.path.isabs(value) else None
 
 

@@ -103,7 +103,7 @@ class OpenCode(Assistant):
             ctx.home, ".local", "share"
         )
         data = os.path.join(data_home, "opencode")
-        explicit = env.get("OPENCODE_DB")
+        explicit = env.get("OPENCODE_DB") if env else os.environ.get("OPENCODE_DB")
         if explicit and explicit != ":memory:":
             return explicit if os.path.isabs(explicit) else os.path.join(data, explicit)
         default = os.path.join(data, "opencode.db")

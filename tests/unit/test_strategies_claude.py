@@ -1,0 +1,85 @@
+"""Claude Code: one test per session-ID strategy (state-file, args, transcript)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant_resurrect.assistants.claude import project_dir_name
+from tests.unit.test_strategies_common import Proc, make_proc
+
+U1 = "11111111-1111-4111-8111-111111111111"
+U2 = "22222222-2222-4222-8222-222222222222"
+U3 = "33333333-3333-4333-8333-333333333333"
+
+
+@pytest.fixture
+def proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proc]:
+    yield from make_proc(tmp_path, monkeypatch)
+
+
+def transcript(p: Proc, sid: str, before_start: bool = False) -> None:
+    folder = project_dir_name(str(p.cwd))
+    p.write(f".claude/projects/{folder}/{sid}.jsonl", '{"type":"user"}\n', before_start)
+
+
+def test_project_dir_name_matches_claude() -> None:
+    # seen with Claude Code 2.1.197: every non-alphanumeric character -> "-"
+    assert project_dir_name("/home/arexplore/my.proj_x y-é") == "-home-arexplore-my-proj-x-y--"
+
+
+def test_state_file(proc: Proc) -> None:
+    """The SessionStart state file answers even when argv names another session
+    (the user switched with /resume or /clear after starting)."""
+    proc.state_file("claude", {"tool": "claude", "pid": proc.pid, "session_id": U1,
+                               "start_time": proc.start, "timestamp": "2026-11-25T00:00:00Z"})
+    transcript(proc, U3)
+    assert proc.find("claude", ["claude", "--resume", U2]) == (U1, "state-file")
+
+
+def test_state_file_of_a_reused_pid_is_ignored(proc: Proc) -> None:
+    proc.state_file("claude", {"tool": "claude", "pid": proc.pid, "session_id": U1,
+                               "start_time": proc.start - 500})
+    assert proc.find("claude", ["claude", "--resume", U2]) == (U2, "args")
+
+
+def test_args_resume_and_session_id(proc: Proc) -> None:
+    assert proc.find("claude", ["claude", "--model", "opus", "-r", U2]) == (U2, "args")
+    assert proc.find("claude", ["claude", "--session-id", U2]) == (U2, "args")
+
+
+def test_transcript_written_since_start(proc: Proc) -> None:
+    transcript(proc, U1, before_start=True)  # an older session of the same folder
+    transcript(proc, U3)
+    assert proc.find("claude", ["claude"]) == (U3, "transcript")
+
+
+def test_continue_is_saved_with_the_concrete_id(proc: Proc) -> None:
+    transcript(proc, U3)  # `claude -c` appended to the newest transcript
+    assert proc.find("claude", ["claude", "-c"]) == (U3, "transcript")
+
+
+def test_transcript_not_guessed_when_several(proc: Proc) -> None:
+    transcript(proc, U1)
+    transcript(proc, U3)
+    assert proc.find("claude", ["claude"]) == (None, None)
+    assert any("not guessing" in line for line in proc.log_lines)
+    # ... unless the other one is already saved for another pane.
+    assert proc.find("claude", ["claude"], claimed={U1: 1}) == (U3, "transcript")
+
+
+def test_transcript_under_the_assistants_claude_config_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "home" / "alt-claude"
+    gen = make_proc(tmp_path, monkeypatch, {"CLAUDE_CONFIG_DIR": str(cfg)})
+    p = next(gen)
+    try:
+        folder = re.sub(r"[^A-Za-z0-9]", "-", str(p.cwd))
+        p.write(f"alt-claude/projects/{folder}/{U2}.jsonl", "{}\n")
+        assert p.find("claude", ["claude"]) == (U2, "transcript")
+    finally:
+        gen.close()
