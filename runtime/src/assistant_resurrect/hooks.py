@@ -105,11 +105,26 @@ def claude_session_start(stdin: Any = None) -> int:
 
 def claude_session_end(stdin: Any = None) -> int:
     log = _hook_log()
+    raw = b""
     with contextlib.suppress(OSError):
-        (stdin or sys.stdin.buffer).read()
+        raw = (stdin or sys.stdin.buffer).read()
+    try:
+        payload = json.loads(raw or b"{}")
+    except ValueError:
+        payload = {}
+    ended = payload.get("session_id") if isinstance(payload, dict) else None
     proc = find_tool_pid("claude")
     if proc is None:
         log(f"claude-session-end: no claude process above pid {os.getpid()}; nothing removed")
+        return 0
+    # /clear and /resume end one session and start another in the same
+    # process: never remove the record of the session that replaced it.
+    current = statefiles.StateFiles.load(log).get("claude", proc.pid)
+    if ended and current and current.get("session_id") not in (None, ended):
+        log(
+            f"claude-session-end: session {ended} ended but pid {proc.pid} already records "
+            f"{current.get('session_id')}; kept"
+        )
         return 0
     try:
         statefiles.remove("claude", proc.pid)
