@@ -78,11 +78,6 @@ def test_secret_names_are_captured_only_when_allowed_and_never_logged(
             assert value not in text, f"{name} holds a captured value"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore.py logs the typed command line, env values included "
-    '("restored ... : NAME=value ..."); owner: restore.py',
-)
 def test_restore_never_logs_captured_values(
     agent: Agent, server: Any, tmp_path: Path, stats: Stats
 ) -> None:

@@ -13,8 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import CANARIES
@@ -114,11 +112,6 @@ def test_the_guard_can_fail(agent: Agent, server: Any, tmp_path: Path) -> None:
     wait_for(lambda: records("claude"), what="the typed claude")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore.py's guard looks at the foreground program's name only: a bash "
-    "script waiting on `read` passes as a shell and receives the command; owner: restore.py",
-)
 def test_restore_never_types_into_a_shell_script_reading_stdin(
     agent: Agent, server: Any, tmp_path: Path
 ) -> None:
@@ -189,11 +182,6 @@ def test_restore_run_again_types_nothing(
     assert log.count("already runs in it") + log.count("already restored") >= 2 * len(IDS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore.py checks the pane marker, then sets it and types, without a lock: "
-    "restores run at the same time both type into the same pane; owner: restore.py",
-)
 def test_concurrent_restores_type_once(
     agent: Agent, server: Any, tmp_path: Path, stats: Stats
 ) -> None:

@@ -23,10 +23,12 @@ from typing import Any, Callable, Optional
 
 from assistant_resurrect import assistants, command, detect, paths, pending, procs, store
 from assistant_resurrect.errors import AgentError
+from assistant_resurrect.fileio import locked
 from assistant_resurrect.log import Log
 from assistant_resurrect.tmux import Pane, Tmux
 
 MARKER = "@assistant-resurrect-restored"
+RESTORE_LOCK = ".assistant-resurrect-restore.lock"
 READY_TIMEOUT = 15.0  # seconds, for all panes together
 POLL = 0.1
 MODES = ("attached", "immediate")
@@ -37,6 +39,7 @@ class Plan:
     entry: dict[str, Any]
     pane: Optional[Pane] = None
     text: Optional[str] = None
+    log_text: Optional[str] = None  # `text` with captured env values hidden
     skip: Optional[str] = None  # the reason, when the pane is not restored
 
     @property
@@ -56,10 +59,37 @@ def guard(pane: Pane, snap: procs.Snapshot, allowed: frozenset[str]) -> Optional
     shell = command.shell_name(pane.current_command)
     if shell not in allowed:
         return f"its foreground program is {pane.current_command!r}, not a shell"
+    busy = foreground_job(pane, snap, allowed)
+    if busy:
+        return busy
     running = detect.any_assistant(pane.pane_pid, snap)
     if running:
         return f"{running} already runs in it"
     return None
+
+
+def foreground_job(pane: Pane, snap: procs.Snapshot, allowed: frozenset[str]) -> Optional[str]:
+    """Why the terminal's foreground is not the pane's interactive shell, if it is not.
+
+    A shell name in front is not enough: `bash -c '...; read answer'` or a shell
+    script waiting on stdin is a program, not a prompt. The foreground process
+    group must be the pane shell's own, or an interactive shell (no script, no
+    -c) started from it that runs nothing itself. (Where the terminal's
+    foreground group cannot be read, only the name check above applies.)
+    """
+    shell_proc = snap.procs.get(pane.pane_pid)
+    if shell_proc is None or shell_proc.tpgid <= 0 or shell_proc.tpgid == pane.pane_pid:
+        return None
+    leader = snap.procs.get(shell_proc.tpgid)
+    if leader is not None:
+        argv = snap.argv(leader.pid)
+        name = command.shell_name(argv[0]) if argv else leader.comm
+        interactive = all(a.startswith("-") and a not in ("-c", "-s") for a in argv[1:])
+        if name in allowed and interactive and not snap.children.get(leader.pid):
+            return None
+        shown = " ".join(argv)[:60] if argv else leader.comm
+        return f"its foreground job is {shown!r} (pid {leader.pid}), not the pane's shell"
+    return f"its foreground job (process group {shell_proc.tpgid}) is not the pane's shell"
 
 
 def plan(
@@ -116,7 +146,10 @@ def plan(
     argv = tool.resume_argv(program, cli_args, sid)
     pane_cwd = snap.cwd(pane.pane_pid) or pane.current_path
     try:
-        p.text = command.build(argv, env, cwd, pane_cwd, command.shell_name(pane.current_command))
+        shell = command.shell_name(pane.current_command)
+        p.text = command.build(argv, env, cwd, pane_cwd, shell)
+        # Logs name the captured variables but never show their values.
+        p.log_text = command.build(argv, dict.fromkeys(env, "<captured>"), cwd, pane_cwd, shell)
     except command.UnquotableError as exc:
         p.skip = str(exc)
     return p
@@ -148,32 +181,11 @@ def type_when_ready(
     waiting = {p.pane.pane_id: p for p in todo if p.pane is not None}
     typed = 0
     reasons: dict[str, str] = {}
+    lock_path = paths.resurrect_dir(tmux.options.get("@resurrect-dir")) / RESTORE_LOCK
+    os.makedirs(lock_path.parent, exist_ok=True)
     while waiting:
-        by_id = {pane.pane_id: pane for pane in tmux.list_panes()}
-        snap = procs.snapshot()
-        for pane_id, p in list(waiting.items()):
-            fresh = by_id.get(pane_id)
-            sid = str(p.entry.get("session_id"))
-            if fresh is None or fresh.restored_marker == sid:
-                log(
-                    f"skip {p.address}: "
-                    + ("the pane went away" if fresh is None else "already restored by another run")
-                )
-                del waiting[pane_id]
-                continue
-            reason = guard(fresh, snap, allowed)
-            if reason is None and not tmux.capture(pane_id).strip():
-                reason = "no shell prompt yet"
-            if reason is not None:
-                reasons[pane_id] = reason
-                continue
-            assert p.text is not None
-            tmux.set_pane_option(pane_id, MARKER, sid)
-            tmux.send_literal(pane_id, p.text)
-            tmux.send_enter(pane_id)
-            log(f"restored {p.entry.get('tool')} in {p.address} ({pane_id}): {p.text}")
-            typed += 1
-            del waiting[pane_id]
+        with locked(lock_path):  # concurrent restores: one round at a time
+            typed += _type_round(tmux, waiting, allowed, log, reasons)
         if not waiting:
             break
         if time.monotonic() >= deadline:
@@ -181,6 +193,44 @@ def type_when_ready(
                 log(f"skip {p.address}: not ready in time ({reasons.get(pane_id)})")
             break
         time.sleep(POLL)
+    return typed
+
+
+def _type_round(
+    tmux: Tmux,
+    waiting: dict[str, Plan],
+    allowed: frozenset[str],
+    log: Log,
+    reasons: dict[str, str],
+) -> int:
+    """One round under the restore lock: fresh panes (with the markers other
+    runs set), fresh processes, guards, then type into the ready panes."""
+    typed = 0
+    by_id = {pane.pane_id: pane for pane in tmux.list_panes()}
+    snap = procs.snapshot()
+    for pane_id, p in list(waiting.items()):
+        fresh = by_id.get(pane_id)
+        sid = str(p.entry.get("session_id"))
+        if fresh is None or fresh.restored_marker == sid:
+            log(
+                f"skip {p.address}: "
+                + ("the pane went away" if fresh is None else "already restored by another run")
+            )
+            del waiting[pane_id]
+            continue
+        reason = guard(fresh, snap, allowed)
+        if reason is None and not tmux.capture(pane_id).strip():
+            reason = "no shell prompt yet"
+        if reason is not None:
+            reasons[pane_id] = reason
+            continue
+        assert p.text is not None
+        tmux.set_pane_option(pane_id, MARKER, sid)
+        tmux.send_literal(pane_id, p.text)
+        tmux.send_enter(pane_id)
+        log(f"restored {p.entry.get('tool')} in {p.address} ({pane_id}): {p.log_text}")
+        typed += 1
+        del waiting[pane_id]
     return typed
 
 
@@ -269,7 +319,7 @@ def arm_waiting(
             }
             armed[sid] = index
             for p in plans:
-                log(f"waiting for a client to show session {name!r}: {p.address} ({p.text})")
+                log(f"waiting for a client to show session {name!r}: {p.address} ({p.log_text})")
         pending.store(server, doc)
     return armed
 
