@@ -39,11 +39,17 @@ def _fish_reserved(ch: str) -> bool:
     return 0xF600 <= o <= 0xF6FF or 0xFDD0 <= o <= 0xFDEF
 
 
+def _needs_escape(ch: str, shell: str) -> bool:
+    """Written as an escape in $'...': control characters; for zsh also any
+    non-ASCII, which its line editor turns into '?' outside UTF-8 locales."""
+    return _is_control(ch) or (shell == "zsh" and ord(ch) > 0x7F)
+
+
 def _escape_char(ch: str) -> str:
     o = ord(ch)
     if 0xDC80 <= o <= 0xDCFF:  # an undecodable byte kept by surrogateescape
         return f"\\x{o - 0xDC00:02x}"
-    if o > 0x7F:  # fish's reserved code points: their UTF-8 bytes
+    if o > 0x7F:  # non-ASCII (fish's reserved code points, zsh): its UTF-8 bytes
         return "".join(f"\\x{b:02x}" for b in ch.encode("utf-8"))
     return f"\\x{o:02x}"
 
@@ -54,7 +60,9 @@ def quote(token: str, shell: str = "bash") -> str:
         return token
     if "\x00" in token:
         raise UnquotableError("a value contains a NUL character, which no program can be given")
-    has_control = any(_is_control(c) for c in token)
+    if any(0xD800 <= ord(c) <= 0xDFFF and not 0xDC80 <= ord(c) <= 0xDCFF for c in token):
+        raise UnquotableError("a value contains a lone surrogate, which is no text")
+    has_control = any(_needs_escape(c, shell) for c in token)
     if shell == "fish":
         out = []
         run: list[str] = []
@@ -76,7 +84,7 @@ def quote(token: str, shell: str = "bash") -> str:
             )
         body = []
         for ch in token:
-            if _is_control(ch):
+            if _needs_escape(ch, shell):
                 body.append(_escape_char(ch))
             elif ch in ("\\", "'"):
                 body.append("\\" + ch)
