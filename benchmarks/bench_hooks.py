@@ -36,7 +36,8 @@ from common import timed
 
 cfg = json.load(open(sys.argv[1]))
 env = dict(os.environ)
-out = {{"start": [], "end": [], "start_rss": [], "end_rss": [], "checked": 0}}
+out = {{"start": [], "end": [], "start_rss": [], "end_rss": [], "start_cpu": [],
+       "end_cpu": [], "checked": 0}}
 for i in range(cfg["warmup"] + cfg["runs"]):
     sid = str(uuid.uuid4())
     payload = json.dumps({{
@@ -55,6 +56,7 @@ for i in range(cfg["warmup"] + cfg["runs"]):
     if i >= cfg["warmup"]:
         out["start"].append(s.ms); out["end"].append(e.ms)
         out["start_rss"].append(s.maxrss_kb); out["end_rss"].append(e.maxrss_kb)
+        out["start_cpu"].append(s.cpu_ms); out["end_cpu"].append(e.cpu_ms)
         out["checked"] += 1
 json.dump(out, open(cfg["out"], "w"))
 """
@@ -117,6 +119,7 @@ def bench(agent: Path, runs: int, warmup: int, work: Path) -> list[dict[str, obj
                 "median_ms": round(med, 1),
                 "min_ms": round(lo, 1),
                 "max_ms": round(hi, 1),
+                "cpu_median_ms": round(stats(out[f"{key}_cpu"])[0], 1),
                 "peak_rss_kb": max(out[f"{key}_rss"]),
             }
         )
@@ -126,11 +129,17 @@ def bench(agent: Path, runs: int, warmup: int, work: Path) -> list[dict[str, obj
 
 def markdown(rows: list[dict[str, object]]) -> str:
     return md_table(
-        ["hook command (through sh, as Claude runs it)", "median ms (min-max)", "peak RSS MiB"],
+        [
+            "hook command (through sh, as Claude runs it)",
+            "median ms (min-max)",
+            "CPU ms",
+            "peak RSS MiB",
+        ],
         [
             [
                 f"`assistant-resurrect hook {r['hook']}`",
                 f"{r['median_ms']} ({r['min_ms']}-{r['max_ms']})",
+                r["cpu_median_ms"],
                 f"{int(r['peak_rss_kb']) / 1024:.1f}",  # type: ignore[call-overload]
             ]
             for r in rows

@@ -52,6 +52,7 @@ COLUMNS = (
     "peak_rss_kb",
     "sessions",
     "sessions_with_id",
+    "load_avg",
 )
 
 
@@ -61,6 +62,12 @@ def parse_scenarios(text: str) -> list[tuple[int, int]]:
         p, _, a = item.strip().partition("x")
         out.append((int(p), int(a)))
     return out
+
+
+def load_avg() -> float:
+    """The 1-minute load average (other work on the machine inflates wall times)."""
+    with open("/proc/loadavg") as fh:
+        return float(fh.read().split()[0])
 
 
 def count_processes() -> int:
@@ -180,6 +187,7 @@ def bench(
         "peak_rss_kb": max(rss),
         "sessions": sessions,
         "sessions_with_id": with_id,
+        "load_avg": load_avg(),
     }
     if base_ms:
         bm = stats(base_ms)[0]
@@ -206,8 +214,10 @@ def markdown(rows: list[dict[str, object]]) -> str:
         "save median ms (min-max)",
         "floor median ms (min-max)",
         "save/floor",
+        "save CPU ms",
         "peak RSS MiB",
         "sessions saved",
+        "load avg",
     ]
     body = [
         [
@@ -217,8 +227,10 @@ def markdown(rows: list[dict[str, object]]) -> str:
             f"{r['save_median_ms']} ({r['save_min_ms']}-{r['save_max_ms']})",
             f"{r['floor_median_ms']} ({r['floor_min_ms']}-{r['floor_max_ms']})",
             f"{r['ratio']}x",
+            r["save_cpu_median_ms"],
             f"{int(r['peak_rss_kb']) / 1024:.1f}",  # type: ignore[call-overload]
             f"{r['sessions']} (IDs: {r['sessions_with_id']})",
+            r["load_avg"],
         ]
         for r in rows
     ]

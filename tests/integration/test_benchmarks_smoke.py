@@ -29,6 +29,7 @@ COLUMNS = [
     "peak_rss_kb",
     "sessions",
     "sessions_with_id",
+    "load_avg",
 ]
 
 
