@@ -98,9 +98,14 @@ def test_sigkill_at_random_moments_leaves_the_previous_sidecar_whole(
         proc.wait()
         stats.faults_injected += 1
         check_sidecar(sidecar, want, stats)
-    # Nothing a kill left behind can be taken for a sidecar.
+    # Nothing a kill left behind can be taken for a sidecar, and the next
+    # whole save sweeps it away.
     names = [p.name for p in agent.resurrect_dir.iterdir()]
     assert [n for n in names if n.startswith("assistant_resurrect_")] == [sidecar.name]
+    planted = agent.resurrect_dir / f".{sidecar.name}.999999.deadbeef.tmp"
+    planted.write_text('{"version": 1, "sess')
+    agent.run("save", str(layout))
+    assert [p.name for p in agent.resurrect_dir.iterdir() if p.name.endswith(".tmp")] == []
 
 
 KILL_AT_LINE = r"""

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -85,7 +86,21 @@ def write(rdir: Path, layout: Path, doc: dict[str, Any]) -> Path:
     path = sidecar_for(layout)
     with locked(rdir / LOCK_NAME):
         atomic_write(path, encode(doc))
+        remove_stale_temps(rdir)
     return path
+
+
+def remove_stale_temps(rdir: Path) -> None:
+    """Temp files of sidecar writes that were killed before their rename. Every
+    sidecar write holds the lock, so under it no such file is in use."""
+    try:
+        names = os.listdir(rdir)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("." + SIDECAR_PREFIX) and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.unlink(rdir / name)
 
 
 def read(path: Path) -> dict[str, Any]:
