@@ -4,7 +4,10 @@
 # test images, run Molecule, and ALWAYS stop the engine we started (by its
 # PID, in a trap) and remove the scenario containers, even on failure.
 #
-#   molecule/scripts/run.sh                      # molecule test --all
+#   molecule/scripts/run.sh                      # every scenario: `molecule test -s S`
+#                                                # for each, AR_MOLECULE_JOBS (default 2)
+#                                                # at a time, each logged to a file, all
+#                                                # run even when one fails
 #   molecule/scripts/run.sh test -s default      # any molecule arguments
 #   AR_KEEP_ENGINE=1 molecule/scripts/run.sh converge -s default
 #                                                # leave dockerd running (stop it
@@ -23,9 +26,16 @@ command -v molecule >/dev/null 2>&1 || {
   exit 3
 }
 
+jobs_pids=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  for pid in "${jobs_pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${jobs_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
   if [ "${AR_KEEP_ENGINE:-0}" != 1 ]; then
     # scenario containers we created (molecule labels them owner=molecule)
     ids=$(docker ps -aq --filter label=owner=molecule 2>/dev/null || true)
@@ -45,9 +55,67 @@ say "engine and images ready in $((SECONDS - t0)) s"
 
 cd "$repo"
 export NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
-[ "$#" -gt 0 ] || set -- test --all
 t0=$SECONDS
-rc=0
-molecule "$@" || rc=$?
-say "molecule $* finished in $((SECONDS - t0)) s with exit code $rc"
-exit "$rc"
+if [ "$#" -gt 0 ]; then
+  rc=0
+  molecule "$@" || rc=$?
+  say "molecule $* finished in $((SECONDS - t0)) s with exit code $rc"
+  exit "$rc"
+fi
+
+# Every scenario, in parallel (they mostly wait on containers and CLIs).
+scenarios=()
+for f in molecule/*/molecule.yml; do
+  s=${f#molecule/}; scenarios+=("${s%/molecule.yml}")
+done
+logdir=${AR_MOLECULE_LOGS:-/tmp/assistant-resurrect-molecule-logs}
+mkdir -p "$logdir"
+max=${AR_MOLECULE_JOBS:-2}
+declare -A pid_of start_of rc_of took_of
+running=0
+next=0
+finish_one() {
+  # wait for whichever scenario ends first
+  local done_pid rc=0
+  wait -n -p done_pid "${jobs_pids[@]}" || rc=$?
+  for s in "${!pid_of[@]}"; do
+    if [ "${pid_of[$s]}" = "$done_pid" ]; then
+      rc_of[$s]=$rc
+      took_of[$s]=$((SECONDS - start_of[$s]))
+      unset "pid_of[$s]"
+      say "scenario $s: exit code $rc after ${took_of[$s]} s (log $logdir/$s.log)"
+    fi
+  done
+  local keep=()
+  for p in "${jobs_pids[@]}"; do [ "$p" = "$done_pid" ] || keep+=("$p"); done
+  jobs_pids=("${keep[@]}")
+  running=$((running - 1))
+}
+while [ "$next" -lt "${#scenarios[@]}" ] || [ "$running" -gt 0 ]; do
+  if [ "$next" -lt "${#scenarios[@]}" ] && [ "$running" -lt "$max" ]; then
+    s=${scenarios[$next]}
+    next=$((next + 1))
+    say "scenario $s: molecule test -s $s (log $logdir/$s.log)"
+    molecule test -s "$s" >"$logdir/$s.log" 2>&1 &
+    pid_of[$s]=$!
+    start_of[$s]=$SECONDS
+    jobs_pids+=("$!")
+    running=$((running + 1))
+    continue
+  fi
+  finish_one
+done
+
+failed=()
+for s in "${scenarios[@]}"; do
+  if [ "${rc_of[$s]}" != 0 ]; then
+    failed+=("$s")
+    echo "======== $s (FAILED) — end of $logdir/$s.log"
+    grep -v -e 'RETRYING' "$logdir/$s.log" | tail -n 120
+  fi
+done
+echo "======== Molecule summary (wall $((SECONDS - t0)) s)"
+for s in "${scenarios[@]}"; do
+  printf '  %-10s %-6s %4s s\n' "$s" "$([ "${rc_of[$s]}" = 0 ] && echo ok || echo FAILED)" "${took_of[$s]}"
+done
+[ "${#failed[@]}" -eq 0 ] || exit 1

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Molecule scenarios (molecule/): start dockerd in the background, build the
-# debootstrap base image if missing and the test image, run
-# `molecule test --all`, and always stop the dockerd we started (by PID, in a
-# trap inside molecule/scripts/run.sh), even on failure.
+# debootstrap base image if missing and the test image, run every scenario,
+# and always stop the dockerd we started (by PID, in a trap inside
+# molecule/scripts/run.sh), even on failure.
 #
 # A machine that cannot run Docker fails this step with a clear message;
 # set AR_MOLECULE_OPTIONAL=1 to turn that into a loud skip instead.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 rc=0
-bash "$here/molecule/scripts/run.sh" test --all || rc=$?
+bash "$here/molecule/scripts/run.sh" || rc=$?
 if [ "$rc" = 3 ]; then
   echo "== molecule: NOT RUN — this machine has no usable Docker engine (see the message above)." >&2
   if [ "${AR_MOLECULE_OPTIONAL:-0}" = 1 ]; then
