@@ -29,7 +29,7 @@ from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
 
 PANES = 6
-EXAMPLES = int(os.environ.get("AR_HOSTILE_SHELL_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("AR_HOSTILE_SHELL_EXAMPLES", "8"))
 # Shrinking re-runs real panes for minutes; the failure report already shows
 # the whole failing example. AR_HOSTILE_SHRINK=1 turns it on.
 PHASES = (

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import CANARIES
@@ -247,3 +249,67 @@ def test_save_ignores_an_invalid_session_id_with_a_log_line(
     log = (agent.resurrect_dir / "assistant-save.log").read_text()
     assert "invalid session ID" in log, log
     check_canaries(stats)
+
+
+SESSION_NAMES = [
+    "a b",
+    "it's",
+    'q"uote',
+    "$(arcanary)",
+    "`arcanary`",
+    "日本 é",
+    "tab\there",
+    "semi;colon",
+    "a##b#",
+    "-dash",
+    "%1",
+    "$HOME",
+    "~",
+    "x\x1by",
+    "{a,b}",
+]
+
+
+@pytest.mark.parametrize("mode", ["immediate", "attached"])
+def test_hostile_session_names_get_their_own_commands(
+    mode: str, agent: Agent, server: Any, canary_bin: Path, tmp_path: Path, stats: Stats
+) -> None:
+    """Pane addresses are built from session names: every pane still gets its
+    own command and nothing runs (attached mode: the sessions wait, untouched)."""
+    keep = server.new_session("keep", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", mode)
+    created = {}  # tmux session ID -> our session ID
+    for i, name in enumerate(SESSION_NAMES):
+        res = server.cmd(
+            "new-session", "-d", "-P", "-F", "#{session_id}", "-s", name, "-c", str(tmp_path)
+        )
+        assert res.stdout, (name, res.stderr)
+        out = res.stdout
+        created[out[0]] = f"{i + 1:08d}-2222-4333-8444-555555555555"
+    # Addresses as tmux lists them (and as save would have recorded them).
+    listing = server.cmd(
+        "list-panes", "-a", "-F", "#{session_id}\x1f#{pane_id}\x1f#{session_name}"
+    ).stdout
+    sessions, want = [], {}
+    for line in listing:
+        sid, pane_id, name = line.split("\x1f", 2)
+        if sid in created:
+            sessions.append(entry(f"{name}:0.0", created[sid], tmp_path))
+            want[pane_id] = created[sid]
+    assert len(sessions) == len(SESSION_NAMES), listing
+    for pane_id in want:
+        wait_for(lambda p=pane_id: server.cmd("capture-pane", "-p", "-t", p).stdout, what="prompt")
+    layout = write_sidecar(agent, sessions)
+    agent.run("restore", "--layout", str(layout))
+    stats.cases_generated += len(sessions)
+    if mode == "immediate":
+        got = wait_for(
+            lambda: (lambda r: r if len(r) == len(sessions) else None)(records("claude")),
+            what="every session's claude",
+        )
+        assert {r["pane"]: r["argv"][-1] for r in got} == want
+    else:
+        time.sleep(1.0)
+        assert records() == []
+    check_canaries(stats)
+    keep.kill()
