@@ -4,7 +4,7 @@ A null command, a `hooks` value that is not a list, an empty matcher object:
 install and uninstall both succeed, those entries stay exactly as the user
 had them, and uninstall gives back the same bytes. The home has no tmux.conf
 and no settings.json of its own beyond that: what the role creates, it
-removes.
+removes. The chain starts with --check --diff on this clean home.
 """
 
 from __future__ import annotations
@@ -33,6 +33,15 @@ MALFORMED = {
 }
 
 
+def _paths(home) -> set[str]:
+    """Every path under home, TPM/resurrect/continuum left out (kept by design)."""
+    return {
+        str(p.relative_to(home))
+        for p in home.rglob("*")
+        if not str(p.relative_to(home)).startswith(".tmux")
+    }
+
+
 def _chain(s: Session) -> dict:
     user, home = s.new_user("m")
     (home / ".claude").mkdir()
@@ -50,12 +59,16 @@ def _chain(s: Session) -> dict:
         "home": home,
         "original": settings.read_bytes(),
         "had_tmux_conf": (home / ".tmux.conf").exists(),
+        "paths_before": _paths(home),
     }
+    r["check_clean"] = s.playbook("site.yml", extra, check=True)
+    r["paths_after_check"] = _paths(home)
     r["install"] = s.playbook("site.yml", extra)
     r["installed"] = json.loads(read(settings))
     r["uninstall"] = s.playbook("uninstall.yml", extra)
     r["after"] = settings.read_bytes()
     r["tmux_conf_after"] = (home / ".tmux.conf").exists()
+    r["paths_after"] = _paths(home)
     return r
 
 
@@ -92,3 +105,15 @@ def test_malformed_entries_do_not_break_uninstall(chain):
 def test_tmux_conf_created_by_role_is_removed(chain):
     assert not chain["had_tmux_conf"]
     assert not chain["tmux_conf_after"]
+
+
+def test_uninstall_leaves_no_folder_or_file_behind(chain):
+    assert chain["paths_after"] == chain["paths_before"]
+
+
+def test_check_diff_on_clean_home_changes_nothing(chain):
+    run = chain["check_clean"]
+    assert run.rc == 0, run.explain()
+    assert run.failed == 0 and run.changed > 0, run.explain()
+    assert "source-file" in run.output  # the diff shows the block it would add
+    assert chain["paths_after_check"] == chain["paths_before"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from collections import Counter
 
 import pytest
@@ -112,6 +114,26 @@ def _chain(s: Session) -> dict:
     r["settings"] = json.loads(read(home / ".claude/settings.json"))
     r["legacy_link_left"] = legacy_link.is_symlink()
     r["converge2"] = s.playbook("localhost.yml", extra, env=env)
+
+    # Upgrade: the bundled source changes, as with a new version of the role.
+    venvs = home / ".local/share/assistant-resurrect/venvs"
+    r["builds_before"] = sorted(p.name for p in venvs.iterdir())
+    source = s.base / "runtime-src-upgrade"
+    shutil.copytree(s.source, source)
+    (source / "src/assistant_resurrect/_role_test_upgrade.py").write_text("UPGRADED = True\n")
+    r["upgrade"] = s.playbook(
+        "localhost.yml", {**extra, "assistant_resurrect_source": str(source)}, env=env
+    )
+    r["builds_after"] = sorted(p.name for p in venvs.iterdir())
+    r["upgraded_import"] = subprocess.run(
+        [
+            str(home / ".local/share/assistant-resurrect/venv/bin/python"),
+            "-c",
+            "import assistant_resurrect._role_test_upgrade as m; print(m.UPGRADED)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     return r
 
 
@@ -191,3 +213,12 @@ def test_migration_second_converge_reports_no_change(chain):
     run = chain["converge2"]
     assert run.rc == 0, run.explain()
     assert run.changed == 0, run.changed_tasks()
+
+
+def test_upgrade_installs_the_new_source(chain):
+    run = chain["upgrade"]
+    assert run.rc == 0, run.explain()
+    assert run.changed > 0
+    before, after = chain["builds_before"], chain["builds_after"]
+    assert len(before) == 1 and len(after) == 1 and after != before  # old build removed
+    assert chain["upgraded_import"].stdout.strip() == "True", chain["upgraded_import"].stderr

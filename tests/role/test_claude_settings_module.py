@@ -1,0 +1,186 @@
+"""The role's Claude settings module, run directly (as Ansible runs it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROLE
+
+pytestmark = pytest.mark.role
+
+MODULE = ROLE / "library" / "assistant_resurrect_claude_settings.py"
+START = "/h/.local/bin/assistant-resurrect hook claude-session-start"
+END = "/h/.local/bin/assistant-resurrect hook claude-session-end"
+
+
+def run_module(tmp_path: Path, check: bool = False, **params) -> dict:
+    args = tmp_path / f"args-{len(list(tmp_path.iterdir()))}.json"
+    params = {"start_command": START, "end_command": END, **params}
+    params.update({"_ansible_check_mode": check, "_ansible_diff": True})
+    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
+    proc = subprocess.run(
+        [sys.executable, str(MODULE), str(args)], capture_output=True, text=True, timeout=60
+    )
+    return json.loads(proc.stdout)
+
+
+def ours(data: dict, event: str) -> list[str]:
+    return [
+        h["command"]
+        for group in data["hooks"].get(event, [])
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+        for h in group["hooks"]
+        if isinstance(h, dict) and "assistant-resurrect hook" in str(h.get("command"))
+    ]
+
+
+def test_invalid_json_fails_clearly_and_is_never_overwritten(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"hooks": {"SessionStart": [}\n')
+    before = settings.read_bytes()
+    result = run_module(tmp_path, path=str(settings))
+    assert result.get("failed") is True
+    assert "is not valid JSON" in result["msg"] and str(settings) in result["msg"]
+    assert settings.read_bytes() == before
+
+
+def test_creates_file_with_both_entries_and_is_idempotent(tmp_path):
+    settings = tmp_path / "claude" / "settings.json"
+    first = run_module(tmp_path, path=str(settings))
+    assert first["changed"] and first["created"]
+    data = json.loads(settings.read_text())
+    assert ours(data, "SessionStart") == [START]
+    assert ours(data, "SessionEnd") == [END]
+    assert oct(settings.stat().st_mode & 0o777) == "0o600"
+    mtime = settings.stat().st_mtime_ns
+    second = run_module(tmp_path, path=str(settings))
+    assert second["changed"] is False
+    assert settings.stat().st_mtime_ns == mtime
+
+
+def test_check_mode_reports_and_diffs_without_writing(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text('{\n  "model": "opus"\n}\n')
+    result = run_module(tmp_path, check=True, path=str(settings))
+    assert result["changed"] is True
+    assert START in result["diff"]["after"]
+    assert result["diff"]["before"] == '{\n  "model": "opus"\n}\n'
+    assert settings.read_text() == '{\n  "model": "opus"\n}\n'
+
+
+def test_stale_entry_is_replaced_not_duplicated(tmp_path):
+    settings = tmp_path / "settings.json"
+    old = "/old/bin/assistant-resurrect hook claude-session-start"
+    settings.write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "SessionStart": [
+                        {"matcher": "", "hooks": [{"type": "command", "command": old}]},
+                        {"matcher": "", "hooks": [{"type": "command", "command": old}]},
+                    ]
+                }
+            },
+            indent=2,
+        )
+    )
+    run_module(tmp_path, path=str(settings))
+    data = json.loads(settings.read_text())
+    assert ours(data, "SessionStart") == [START]
+    assert len(data["hooks"]["SessionStart"]) == 1
+
+
+def test_keeps_indentation_and_other_tools(tmp_path):
+    settings = tmp_path / "settings.json"
+    original = {
+        "hooks": {
+            "SessionStart": [{"matcher": "x", "hooks": [{"type": "command", "command": "other"}]}]
+        },
+        "z": 1,
+        "a": [1, 2],
+    }
+    settings.write_text(json.dumps(original, indent="\t"))
+    run_module(tmp_path, path=str(settings))
+    text = settings.read_text()
+    assert '\n\t"hooks": {' in text and not text.endswith("\n")
+    data = json.loads(text)
+    assert list(data) == ["hooks", "z", "a"]
+    assert data["hooks"]["SessionStart"][0] == original["hooks"]["SessionStart"][0]
+    run_module(tmp_path, path=str(settings), state="absent")
+    assert settings.read_text() == json.dumps(original, indent="\t")
+
+
+def test_symlinked_settings_stay_a_symlink(tmp_path):
+    target = tmp_path / "dotfiles" / "settings.json"
+    target.parent.mkdir()
+    target.write_text("{}\n")
+    link = tmp_path / "settings.json"
+    os.symlink(target, link)
+    run_module(tmp_path, path=str(link))
+    assert link.is_symlink()
+    assert ours(json.loads(target.read_text()), "SessionEnd") == [END]
+
+
+def test_legacy_entries_removed_only_when_asked(tmp_path):
+    settings = tmp_path / "settings.json"
+    legacy = {
+        "hooks": {
+            "SessionStart": [
+                {
+                    "matcher": "",
+                    "hooks": [
+                        {"type": "command", "command": "bash '/p/hooks/claude-session-track.sh'"}
+                    ],
+                }
+            ],
+            "SessionEnd": [
+                {
+                    "matcher": "",
+                    "hooks": [
+                        {"type": "command", "command": "/p/hooks/claude-session-cleanup.sh"},
+                        {"type": "command", "command": "keep-me"},
+                    ],
+                }
+            ],
+        }
+    }
+    settings.write_text(json.dumps(legacy))
+    run_module(tmp_path, path=str(settings))
+    kept = json.loads(settings.read_text())
+    assert "claude-session-track.sh" in json.dumps(kept)
+    run_module(
+        tmp_path,
+        path=str(settings),
+        legacy_suffixes=["claude-session-track.sh", "claude-session-cleanup.sh"],
+    )
+    data = json.loads(settings.read_text())
+    text = json.dumps(data)
+    assert "claude-session-track" not in text and "claude-session-cleanup" not in text
+    assert data["hooks"]["SessionEnd"][0]["hooks"] == [{"type": "command", "command": "keep-me"}]
+    assert ours(data, "SessionStart") == [START]
+
+
+def test_absent_removes_empty_file_only_when_asked(tmp_path):
+    settings = tmp_path / "settings.json"
+    run_module(tmp_path, path=str(settings))
+    run_module(tmp_path, path=str(settings), state="absent")
+    assert json.loads(settings.read_text()) == {}
+    run_module(tmp_path, path=str(settings))
+    result = run_module(tmp_path, path=str(settings), state="absent", remove_if_empty=True)
+    assert result["changed"] and not settings.exists()
+
+
+def test_hooks_object_of_wrong_type_fails_install_but_not_uninstall(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"hooks": ["not", "an", "object"]}')
+    result = run_module(tmp_path, path=str(settings))
+    assert result.get("failed") is True and "'hooks' is not a JSON object" in result["msg"]
+    result = run_module(tmp_path, path=str(settings), state="absent")
+    assert not result.get("failed") and result["changed"] is False
+    assert settings.read_text() == '{"hooks": ["not", "an", "object"]}'
