@@ -346,6 +346,11 @@ def _prepare_home(env: RealEnv) -> None:
         {"security": {"auth": {"selectedType": "gemini-api-key"}}}))
     env.write(".gemini/trustedFolders.json", json.dumps(
         {str(h / "work"): "TRUST_PARENT", str(h / "work" / "gemini"): "TRUST_FOLDER"}))
+    # OpenCode's first run installs its plugin SDK (npm) and creates its
+    # database: do it once here, not inside the first test's time limit.
+    if (CLI_BIN / "opencode").exists():
+        env.run(["opencode", "session", "list"], check=False, timeout=180,
+                env={"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"})
     # Codex: a dummy key (it never reaches a server; threads are created anyway).
     if (CLI_BIN / "codex").exists():
         env.run(["codex", "login", "--with-api-key"], input="sk-realcli-dummy", check=False)

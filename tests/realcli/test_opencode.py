@@ -43,7 +43,7 @@ def newest_session(real: RealEnv, cwd: Path, exclude: tuple[str, ...] = ()) -> O
 def start(real: RealEnv, pane: str, command: str, ready: str = READY) -> int:
     real.send(pane, command)
     pid = real.tool_pid(pane, "opencode")
-    real.wait_screen(pane, ready, 40)
+    real.wait_screen(pane, ready, 90)
     return pid
 
 
