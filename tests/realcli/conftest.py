@@ -91,6 +91,7 @@ class RealEnv:
         self.resurrect_dir = home / ".tmux" / "resurrect"
         self.agent = venv / "bin" / "assistant-resurrect"
         self._windows = 0
+        self.last_layout: Optional[Path] = None
 
     # -- running things as the user -------------------------------------------
     def base_env(self) -> dict[str, str]:
@@ -230,9 +231,18 @@ class RealEnv:
         stamp = time.strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
         layout = self.write(f".tmux/resurrect/tmux_resurrect_{stamp}.txt", f"state\t{stamp}\n")
         self.run([str(self.agent), "-L", self.socket, "save", str(layout)])
+        self.last_layout = layout
         sidecar = layout.parent / f"assistant_resurrect_{stamp}.json"
         doc = json.loads(sidecar.read_text())
         return {s["pane_id"]: s for s in doc["sessions"]}
+
+    def restore(self) -> subprocess.CompletedProcess[str]:
+        """Run `assistant-resurrect restore` for the last saved layout, typing
+        into every pane at once (no client is attached in tests)."""
+        assert self.last_layout is not None
+        self.tmux("set-option", "-g", "@assistant-resurrect-start", "immediate")
+        return self.run([str(self.agent), "-L", self.socket, "restore", "--layout",
+                         str(self.last_layout)])
 
     def save_log(self) -> str:
         try:

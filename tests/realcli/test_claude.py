@@ -131,3 +131,27 @@ def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
     json.dumps(entry)
     quit_claude(real, pane, pid)
     real.kill(pane)
+
+
+def test_restore_types_the_resume_and_the_same_session_comes_back(real: RealEnv) -> None:
+    """save, Claude gone (the pane's shell is back), restore: the real Claude
+    is started again by what restore types, on the same session."""
+    pane = real.window(real.workdir("claude-hook"), claude_env(real))
+    pid = start_claude(real, pane, "claude --model sonnet")
+    talk(real, pane, "remember this")
+    sid = wait_for(lambda: real.state_file("claude", pid), 30, "state file")["session_id"]
+    assert real.save()[pane]["session_id"] == sid
+    quit_claude(real, pane, pid)
+
+    real.restore()
+    new_pid = wait_for(lambda: [p for p, argv in real.descendants(real.pane_pid(pane))
+                                if "claude" in argv[:1] and p != pid], 30, "claude restarted",
+                       on_fail=lambda: real.capture(pane) + real.save_log())[0]
+    entry = wait_for(lambda: real.state_file("claude", new_pid), 30, "state file after restore",
+                     on_fail=lambda: real.capture(pane))
+    assert entry["session_id"] == sid and entry["source"] == "resume"
+    argv = dict(real.descendants(real.pane_pid(pane)))[new_pid]
+    assert argv == ["claude", "--model", "sonnet", "--resume", sid]
+    real.wait_screen(pane, "remember this")  # the conversation is back on screen
+    quit_claude(real, pane, new_pid)
+    real.kill(pane)
