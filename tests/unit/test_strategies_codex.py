@@ -132,3 +132,15 @@ def test_app_server_helpers_are_not_sessions() -> None:
     found = assistants.match([*CODEX, "resume", "--last"])
     assert found is not None and codex.is_session(found[1].args)
     assert codex.cli_args(["-m", "o3", "resume", "--last"]) == ["-m", "o3"]
+
+
+def test_fork_is_saved_with_the_new_thread(proc: Proc) -> None:
+    make_state_db(proc, [(T_OLD, str(proc.cwd), proc.start - 600, 0, "user"),
+                         (T_NEW, str(proc.cwd), time.time(), 0, "user")])
+    assert proc.find("codex", [*CODEX, "fork", T_OLD]) == (T_NEW, "threads-db")
+    codex = assistants.by_name("codex")
+    assert codex is not None
+    assert codex.is_session(["fork", "--last"])
+    assert codex.cli_args(["-m", "o3", "fork", T_OLD]) == ["-m", "o3"]
+    for helper in (["doctor"], ["agents"], ["update"], ["archive", T_OLD], ["exec", "hi"]):
+        assert not codex.is_session(helper), helper

@@ -27,7 +27,9 @@ STATE_DB = re.compile(r"state_(\d+)\.sqlite\Z")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # Subcommands that are interactive sessions; every other subcommand is a helper
 # (app-server daemons, exec, login, mcp, ...).
-SESSION_SUBCOMMANDS = frozenset({"resume"})
+# `fork` starts a new session from an old one: saved with the new thread's ID
+# (threads-db) and restored with `resume`.
+SESSION_SUBCOMMANDS = frozenset({"resume", "fork"})
 KNOWN_SUBCOMMANDS = frozenset(
     {
         "exec",
@@ -52,6 +54,19 @@ KNOWN_SUBCOMMANDS = frozenset(
         "responses-api-proxy",
         "stdio-to-uds",
         "help",
+        # added by 0.169.0 (codex --help)
+        "agents",
+        "plugin",
+        "remote-control",
+        "update",
+        "doctor",
+        "queue",
+        "archive",
+        "delete",
+        "unarchive",
+        "migrate-rollouts",
+        "migrate-nfs-db",
+        "exec-server",
     }
 )
 
