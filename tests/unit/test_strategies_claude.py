@@ -83,3 +83,16 @@ def test_transcript_under_the_assistants_claude_config_dir(
         assert p.find("claude", ["claude"]) == (U2, "transcript")
     finally:
         gen.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "session"),
+    [([], True), (["--model", "opus", "-c"], True), (["fix the bug"], True),
+     (["mcp", "list"], False), (["doctor"], False), (["-p", "hi"], False),
+     (["--version"], False), (["agents"], False)],
+)
+def test_helpers_are_not_sessions(args: list[str], session: bool) -> None:
+    from assistant_resurrect import assistants
+
+    claude = assistants.by_name("claude")
+    assert claude is not None and claude.is_session(args) is session

@@ -16,7 +16,7 @@ import re
 from typing import Optional
 
 from assistant_resurrect.assistants import _files
-from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy
+from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, scan
 from assistant_resurrect.procs import same_start
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
@@ -25,6 +25,28 @@ UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-
 # cut and given a hash suffix, so a cut name is matched as a prefix.
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _MAX_NAME = 200
+# `claude <command>` helpers (2.1.197 --help) and one-shot runs: not sessions.
+SUBCOMMANDS = frozenset(
+    {
+        "agents",
+        "auth",
+        "auto-mode",
+        "doctor",
+        "gateway",
+        "install",
+        "mcp",
+        "plugin",
+        "plugins",
+        "project",
+        "setup-token",
+        "ultrareview",
+        "update",
+        "upgrade",
+        "migrate-installer",
+        "config",
+    }
+)
+ONE_SHOT = frozenset({"-p", "--print", "-v", "--version", "-h", "--help"})
 
 
 def project_dir_name(cwd: str) -> str:
@@ -65,6 +87,14 @@ class Claude(Assistant):
     session_options = frozenset({"--resume", "-r", "--session-id"})
     session_flags = frozenset({"--continue", "-c", "--fork-session"})
     keep_positionals = False
+
+    def is_session(self, args: list[str]) -> bool:
+        for tok in scan(args, self.value_options | self.session_options):
+            if tok.option in ONE_SHOT:
+                return False
+            if tok.option is None:
+                return tok.raw[0] not in SUBCOMMANDS
+        return True
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [

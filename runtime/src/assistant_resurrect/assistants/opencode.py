@@ -41,6 +41,12 @@ NOT_SESSIONS = frozenset(
         "debug",
         "completion",
         "session",
+        # 1.18.33 (opencode --help)
+        "providers",
+        "db",
+        "plugin",
+        "plug",
+        "attach",
     }
 )
 
