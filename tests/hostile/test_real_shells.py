@@ -29,7 +29,7 @@ from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
 
 PANES = 6
-EXAMPLES = int(os.environ.get("AR_HOSTILE_SHELL_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("AR_HOSTILE_SHELL_EXAMPLES", "6"))
 # Shrinking re-runs real panes for minutes; the failure report already shows
 # the whole failing example. AR_HOSTILE_SHRINK=1 turns it on.
 PHASES = (
@@ -235,7 +235,9 @@ def run_example(
         # Anything typed must have run by now; a few more ms for stray input.
         check_canaries(stats)
     finally:
-        session.kill()
+        # Not session.kill(): libtmux cannot parse listings of panes whose cwd
+        # holds a newline, which these tests create on purpose.
+        server.cmd("kill-session", "-t", session.session_id)
         shutil.rmtree(cwd_root, ignore_errors=True)
         # The next example may get the same pane IDs (a server whose last
         # session ends exits, and the next one counts from %0 again).
