@@ -138,3 +138,55 @@ def test_save_and_restore_write_private_files(
     assert "assistant-restore.log" in names and ".assistant-resurrect.lock" in names, names
     for p in written:
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, f"{p.name}: {p.stat().st_mode:o}"
+
+
+def test_logs_never_follow_a_planted_symlink(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    """A log (or the lock) that someone replaced with a symlink to a file of
+    ours, say ~/.bashrc, never gets our lines appended to that file."""
+    victim = agent.home / ".bashrc"
+    before = victim.read_bytes()
+    lock_target = tmp_path / "not-a-lock"
+    server.new_session("work")
+    for name in ("assistant-save.log", "assistant-restore.log"):
+        (agent.resurrect_dir / name).symlink_to(victim)
+    (agent.resurrect_dir / ".assistant-resurrect.lock").symlink_to(lock_target)
+    layout = agent.fake_layout()
+    stats.faults_injected += 3
+    save = agent.run("save", str(layout), check=False)
+    assert save.returncode != 0 and "is a symlink; remove it" in save.stderr, save.stderr
+    agent.run("restore", "--layout", str(layout), check=False)
+    assert victim.read_bytes() == before
+    assert not lock_target.exists()
+
+
+def test_log_lines_carry_no_control_characters(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    """Values logged (pane addresses from session names, reasons) cannot forge
+    log lines or send terminal escapes to whoever reads the log."""
+    server.new_session("evil\x1b]0;pwned\x07\nforged line")
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    layout = agent.fake_layout()
+    sidecar = layout.with_name("assistant_resurrect_20261125T120000.json")
+    sidecar.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "sessions": [
+                    {
+                        "pane": "x\x1b[2J\nforged:0.0",
+                        "tool": "claude\x1b[31m",
+                        "session_id": SESSION_ID,
+                    },
+                    {"pane": "y\r\nforged:0.0", "tool": "claude", "session_id": "\x1b]52;c;\x07"},
+                ],
+            }
+        )
+    )
+    stats.cases_generated += 2
+    agent.run("restore", "--layout", str(layout))
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text()
+    assert not any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7F for c in log), repr(log)
+    assert all(line.startswith("[") for line in log.splitlines()), log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,15 @@ def locked(lock_path: Path) -> Iterator[None]:
     """An exclusive flock on `lock_path` for the duration of the block."""
     import fcntl
 
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    # O_NOFOLLOW: a lock file replaced by a symlink never creates its target.
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        from assistant_resurrect.errors import AgentError
+
+        raise AgentError(f"lock file {lock_path} is a symlink; remove it and run again") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Optional
 
 MAX_BYTES = 256 * 1024
+# Control characters in a message (from session names, saved values, errors)
+# would forge lines or send escapes to the terminal of whoever reads the log.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Log:
     """Appends timestamped lines; rotates to `<name>.1` past MAX_BYTES.
 
     Never raises: a log that cannot be written must not break a save or restore.
+    Each message is one line: control characters are written as \\xHH.
     """
 
     def __init__(self, path: Optional[Path], echo: bool = False) -> None:
@@ -23,6 +28,7 @@ class Log:
         self._rotated = False
 
     def __call__(self, message: str) -> None:
+        message = CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", message)
         line = f"[{time.strftime('%Y-%m-%dT%H:%M:%S%z')}] {message}\n"
         if self.echo:
             sys.stderr.write(message + "\n")
@@ -36,7 +42,10 @@ class Log:
                         os.replace(self.path, f"{self.path}.1")
                 except FileNotFoundError:
                     pass
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            # O_NOFOLLOW: a log replaced by a symlink (to ~/.bashrc, say) is
+            # not written through.
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+            fd = os.open(self.path, flags, 0o600)
             try:
                 os.write(fd, line.encode("utf-8", "backslashreplace"))
             finally:
