@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,67 @@ def _sh(word: str) -> str:
     import shlex
 
     return shlex.quote(word)
+
+
+def test_attached_mode_restore_run_three_times_types_once(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    """Three restores (two of them at once) leave the sessions waiting; the
+    first client to show them gets each command typed once."""
+    ids = [f"{i}e57ab1e-0000-4000-8000-00000000a77a" for i in range(1, 5)]
+    session = server.new_session("wait", start_directory=str(tmp_path))
+    wins = [session.windows[0]] + [session.new_window() for _ in ids[1:]]
+    pane_ids = [w.panes[0].pane_id for w in wins]
+    for p in pane_ids:
+        wait_for(lambda p=p: server.cmd("capture-pane", "-p", "-t", p).stdout, what="prompt")
+    layout = agent.fake_layout()
+    layout.with_name("assistant_resurrect_20261125T120000.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "sessions": [
+                    {
+                        "pane": f"wait:{w.window_index}.0",
+                        "tool": "claude",
+                        "session_id": sid,
+                        "cwd": str(tmp_path),
+                        "program": "claude",
+                    }
+                    for w, sid in zip(wins, ids)
+                ],
+            }
+        )
+    )
+    env = dict(os.environ, PYTHONPATH=str(RUNTIME_SRC))
+    argv = [
+        sys.executable,
+        "-m",
+        "assistant_resurrect",
+        "-L",
+        agent.socket_name,
+        "restore",
+        "--layout",
+        str(layout),
+    ]
+    agent.run("restore", "--layout", str(layout))
+    runs = [subprocess.Popen(argv, env=env) for _ in range(2)]
+    assert [r.wait(timeout=60) for r in runs] == [0, 0]
+    stats.cases_generated += len(ids) * 3
+    assert records() == []
+    client = subprocess.Popen(
+        ["script", "-qfec", f"tmux -L {_sh(agent.socket_name)} attach -t wait", "/dev/null"],
+        env=dict(os.environ, TERM="xterm"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(records("claude")) >= len(ids), timeout=20, what="the typed claudes")
+        time.sleep(1.0)  # a second copy would arrive now
+        assert sorted(r["pane"] for r in records("claude")) == sorted(pane_ids)
+        for p in pane_ids:
+            screen = server.cmd("capture-pane", "-p", "-t", p).stdout
+            assert sum("--resume" in line for line in screen) == 1, screen
+    finally:
+        client.terminate()
+        client.wait()
