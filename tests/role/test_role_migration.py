@@ -102,6 +102,7 @@ def _chain(s: Session) -> dict:
     )
     (home / ".config/opencode/plugins/mine.js").write_text("export default async () => ({})\n")
     extra = {
+        "assistant_resurrect_boot": True,
         "assistant_resurrect_manage_packages": False,
         "assistant_resurrect_state_dirs": [str(s.base / "state-m")],
     }
@@ -113,6 +114,11 @@ def _chain(s: Session) -> dict:
     r["snippet"] = read(snippet) if snippet.exists() else ""
     r["settings"] = json.loads(read(home / ".claude/settings.json"))
     r["legacy_link_left"] = legacy_link.is_symlink()
+    units = home / ".config/systemd/user"
+    unit = units / "assistant-resurrect-tmux.service"
+    r["unit"] = read(unit) if unit.exists() else None
+    wants = units / "default.target.wants/assistant-resurrect-tmux.service"
+    r["unit_enabled"] = wants.is_symlink() and wants.resolve() == unit.resolve()
     r["converge2"] = s.playbook("localhost.yml", extra, env=env)
 
     # Upgrade: the bundled source changes, as with a new version of the role.
@@ -222,3 +228,12 @@ def test_upgrade_installs_the_new_source(chain):
     before, after = chain["builds_before"], chain["builds_after"]
     assert len(before) == 1 and len(after) == 1 and after != before  # old build removed
     assert chain["upgraded_import"].stdout.strip() == "True", chain["upgraded_import"].stderr
+
+
+def test_boot_unit_written_and_enabled(chain):
+    unit = chain["unit"]
+    assert unit is not None
+    assert "ExecStart=/usr/bin/tmux new-session -d -s main" in unit
+    assert f"ExecStop=-{chain['home']}/.tmux/plugins/tmux-resurrect/scripts/save.sh quiet" in unit
+    assert "WantedBy=default.target" in unit
+    assert chain["unit_enabled"]
