@@ -70,7 +70,7 @@ def claude_session_start(stdin: Any = None) -> int:
     raw = (stdin or sys.stdin.buffer).read()
     try:
         payload = json.loads(raw or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         log(f"claude-session-start: stdin is not JSON ({exc}); nothing recorded")
         return 0
     if not isinstance(payload, dict) or not payload.get("session_id"):
