@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
-from tests.hostile.conftest import Stats
+from tests.hostile.conftest import Stats, check_canaries
 
 SESSION_ID = "5b4a3c2d-1e0f-4a1b-8c2d-3e4f5a6b7c8d"
 
@@ -190,3 +190,59 @@ def test_log_lines_carry_no_control_characters(
     log = (agent.resurrect_dir / "assistant-restore.log").read_text()
     assert not any((ord(c) < 0x20 and c != "\n") or ord(c) == 0x7F for c in log), repr(log)
     assert all(line.startswith("[") for line in log.splitlines()), log
+
+
+HOOK_PAYLOADS = {
+    "empty": b"",
+    "not json": b"{session_id: x",
+    "array": b"[]",
+    "id a number": b'{"session_id": 5}',
+    "id an object": b'{"session_id": {"a": 1}}',
+    "deep nesting": b"[" * 100000 + b"]" * 100000,
+    "binary": bytes(range(256)),
+    "huge": b'{"session_id": "' + b"a" * 5_000_000 + b'"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOOK_PAYLOADS))
+def test_the_session_start_hook_survives_any_payload(
+    name: str, home: Path, tmp_path: Path, stats: Stats
+) -> None:
+    """Claude runs the hook on every start: whatever it is given, it exits 0
+    without a traceback (a failing hook is shown to the user by Claude)."""
+    env = dict(os.environ, PYTHONPATH=str(RUNTIME_SRC))
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant_resurrect", "hook", "claude-session-start"],
+        input=HOOK_PAYLOADS[name],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    stats.faults_injected += 1
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr and b"unexpectedly" not in proc.stderr, proc.stderr
+
+
+def test_a_hostile_session_id_from_the_hook_is_never_saved(
+    agent: Agent, server: Any, canary_bin: Path, tmp_path: Path, stats: Stats
+) -> None:
+    """The state file keeps what Claude's hook was given; save checks it against
+    Claude's charset, logs it, and saves no ID."""
+    session = server.new_session("work")
+    hostile = "$(arcanary)`arcanary`; arcanary"
+    env = {
+        "AR_FAKE_HOOK": f"PYTHONPATH={RUNTIME_SRC} {sys.executable} -m assistant_resurrect "
+        "hook claude-session-start",
+        "AR_FAKE_HOOK_STDIN": json.dumps({"session_id": hostile}),
+    }
+    exports = "; ".join(f"export {k}={json.dumps(v)}" for k, v in env.items())
+    start_in_pane(session.windows[0].panes[0], f"{exports}; claude")
+    wait_for(lambda: records("claude"), what="claude")
+    wait_for(lambda: list(state_dir().glob("claude-*.json")), what="the state file")
+    layout = agent.fake_layout()
+    agent.run("save", str(layout))
+    stats.cases_generated += 1
+    (entry,) = agent.sidecar(layout)["sessions"]
+    assert entry["session_id"] is None
+    assert "invalid session ID" in (agent.resurrect_dir / "assistant-save.log").read_text()
+    check_canaries(stats)
