@@ -15,15 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assistant_resurrect import procs
+from assistant_resurrect import restore as restore_mod
 from assistant_resurrect.assistants.base import Context, Found, Launch
 from assistant_resurrect.assistants.claude import Claude
 from assistant_resurrect.assistants.opencode import OpenCode
 from assistant_resurrect.log import Log
 from assistant_resurrect.statefiles import StateFiles
+from assistant_resurrect.tmux import Tmux
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
-from tests.hostile.conftest import Stats
+from tests.hostile.conftest import Stats, check_canaries
+from tests.hostile.strategies import hostile_text
 
 CODEX_ID = "0199a213-81c0-7800-8aa1-bbab2a035a53"
 CLAUDE_ID = "3f1e8a1c-1111-4222-8333-444455556666"
@@ -431,3 +436,74 @@ def test_a_state_file_of_a_dead_process_is_not_used_by_save(
         assert entry["session_id"] == expect
     log = (agent.resurrect_dir / "assistant-save.log").read_text()
     assert "from an earlier process" in log
+
+
+# -- garbage entries in a valid sidecar ----------------------------------------
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | hostile_text(long=False),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(hostile_text(long=False), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = ["pane", "tool", "session_id", "cwd", "program", "cli_args", "env", "pane_id"]
+
+
+def garbage_entry() -> st.SearchStrategy[Any]:
+    """Entries with the right keys and wrong values, or anything at all."""
+    good = {
+        "pane": st.just("work:0.0"),
+        "tool": st.sampled_from(["claude", "codex", "opencode", "gemini"]),
+        "session_id": st.just("3f1e8a1c-1111-4222-8333-444455556666"),
+    }
+    return st.one_of(
+        JSON,
+        st.fixed_dictionaries(
+            {},
+            optional={f: (JSON | good[f]) if f in good else JSON for f in FIELDS},
+        ),
+    )
+
+
+@settings(
+    max_examples=int(os.environ.get("AR_HOSTILE_GARBAGE_EXAMPLES", "150")),
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@given(entries=st.lists(garbage_entry(), max_size=6))
+def test_garbage_entries_are_skipped_one_by_one(
+    entries: list[Any], agent: Agent, server: Any, canary_bin: Path, tmp_path: Path, stats: Stats
+) -> None:
+    """A sidecar whose entries hold anything: restore (dry run, in-process) never
+    crashes, plans the one good entry, and skips each bad one with a reason."""
+    if not server.sessions:
+        server.new_session("work", start_directory=str(tmp_path))
+    layout = agent.fake_layout()
+    good = {
+        "pane": "work:0.0",
+        "tool": "codex",
+        "session_id": CODEX_ID,
+        "cwd": str(tmp_path),
+        "program": "codex",
+        "cli_args": ["--model", "o3"],
+        "env": {},
+    }
+    layout.with_name("assistant_resurrect_20261125T120000.json").write_text(
+        json.dumps({"version": 1, "sessions": [*entries, good]})
+    )
+    lines: list[str] = []
+    tmux = Tmux(socket_name=agent.socket_name)
+    code = restore_mod.restore(tmux, str(layout), True, out=lines.append, note=lines.append)
+    stats.cases_generated += len(entries) + 1
+    assert code == 0
+    typed = [line for line in lines if not line.startswith("skip ")]
+    assert any(line.endswith(f"codex --model o3 resume {CODEX_ID}") for line in typed), lines
+    assert len(lines) >= len(entries) + 1, lines
+    check_canaries(stats)
