@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -378,9 +379,12 @@ def real() -> Iterator[RealEnv]:
     api = FakeModelAPI().start()
     env: Optional[RealEnv] = None
     try:
-        venv = _make_venv(tmp)
-        env = RealEnv(user, Path(pwd.getpwnam(user).pw_dir), venv, api)
-        _prepare_home(env)
+        # The agent's venv is built while the CLIs do their first-run work.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            building = pool.submit(_make_venv, tmp)
+            env = RealEnv(user, Path(pwd.getpwnam(user).pw_dir), tmp / "venv", api)
+            _prepare_home(env)
+            assert building.result() == env.venv
         env.tmux("-f", "/dev/null", "new-session", "-d", "-s", "main", "-x", "200", "-y", "50")
         yield env
     finally:
