@@ -66,6 +66,21 @@ def make_panes(host):
     return ids
 
 
+def wait_screen(host, addr, needles, timeout):
+    """Wait until the pane shows one of `needles`; on timeout fail with its screen."""
+    last = {"screen": ""}
+
+    def probe():
+        last["screen"] = out(host, f"tmux capture-pane -p -t {addr}")
+        return any(n in last["screen"] for n in needles)
+
+    try:
+        wait_for(f"{addr} to show one of {needles}", probe, timeout)
+    except AssertionError as exc:
+        procs = out(host, "ps -u alice -o pid=,ppid=,etime=,args=")
+        raise AssertionError(f"{exc}\nscreen:\n{last['screen']}\nprocesses:\n{procs}") from None
+
+
 def type_line(host, addr, text):
     sh(
         host,
@@ -160,12 +175,8 @@ def wait_sessions(host, ids):
     claude_id = wait_for(
         "Claude's SessionStart hook (state file from the role-configured hook)", claude_state, 60
     )
-    wait_for(
-        "OpenCode's prompt",
-        lambda: "Ask anything" in out(host, "tmux capture-pane -p -t work:0.1"),
-        60,
-    )
-    wait_for("Codex's prompt", lambda: "Codex" in out(host, "tmux capture-pane -p -t work:1.0"), 60)
+    wait_screen(host, "work:0.1", ("Ask anything", "ctrl+p commands", "tab agents"), 120)
+    wait_screen(host, "work:1.0", ("OpenAI Codex", "Ask Codex"), 120)
     oc_db = f"{HOME}/.local/share/opencode/opencode.db"
     cx_db = f"{HOME}/.codex/state_5.sqlite"
     oc_q = f"select id from session where directory='{PANES['work:0.1'][0]}'"
