@@ -313,3 +313,32 @@ def test_hostile_session_names_get_their_own_commands(
         assert records() == []
     check_canaries(stats)
     keep.kill()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="restore.py types the saved `program` and `env` names as they are: a tampered "
+    "sidecar picks the program (or LD_PRELOAD/BASH_ENV); owner: restore.py (check the "
+    "program's name against the tool, env names against @assistant-resurrect-capture-env)",
+)
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        {"program": "true"},
+        {"program": "/bin/sh", "cli_args": ["-c", ":"]},
+        {"env": {"BASH_ENV": "/dev/null", "LD_PRELOAD": "/nonexistent.so"}},
+    ],
+)
+def test_a_tampered_sidecar_cannot_choose_what_runs(
+    tampered: dict[str, Any], agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    session = server.new_session("t", start_directory=str(tmp_path))
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    pane = session.windows[0].panes[0]
+    wait_for(lambda: pane_prompt_ready(pane), what="prompt")
+    layout = write_sidecar(agent, [{**entry("t:0.0", IDS[0], tmp_path), **tampered}])
+    agent.run("restore", "--layout", str(layout))
+    stats.cases_generated += 1
+    time.sleep(1.0)
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text()
+    assert "restored 0 of 1" in log or "skip t:0.0" in log, log
