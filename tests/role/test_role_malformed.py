@@ -4,7 +4,9 @@ A null command, a `hooks` value that is not a list, an empty matcher object:
 install and uninstall both succeed, those entries stay exactly as the user
 had them, and uninstall gives back the same bytes. The home has no tmux.conf
 and no settings.json of its own beyond that: what the role creates, it
-removes. The chain starts with --check --diff on this clean home.
+removes. The chain starts with --check --diff on this clean home. The
+user's tmux configuration is the XDG one (~/.config/tmux/tmux.conf): the
+role edits that one and clones the plugins where TPM then looks for them.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _paths(home) -> set[str]:
     return {
         str(p.relative_to(home))
         for p in home.rglob("*")
-        if not str(p.relative_to(home)).startswith(".tmux")
+        if not str(p.relative_to(home)).startswith((".tmux", ".config/tmux/plugins"))
     }
 
 
@@ -49,6 +51,11 @@ def _chain(s: Session) -> dict:
     settings.write_text(json.dumps(MALFORMED, indent=2) + "\n")
     shutil.chown(home / ".claude", user, user)
     shutil.chown(settings, user, user)
+    xdg = home / ".config/tmux/tmux.conf"
+    xdg.parent.mkdir(parents=True)
+    xdg.write_text("set -g mouse on\n")
+    for p in (home / ".config", xdg.parent, xdg):
+        shutil.chown(p, user, user)
     extra = {
         **s.repos_for(user),
         "assistant_resurrect_users": [{"name": user, "home": str(home)}],
@@ -65,9 +72,12 @@ def _chain(s: Session) -> dict:
     r["paths_after_check"] = _paths(home)
     r["install"] = s.playbook("site.yml", extra)
     r["installed"] = json.loads(read(settings))
+    r["xdg_installed"] = read(xdg)
+    r["xdg_plugins"] = sorted(p.name for p in (xdg.parent / "plugins").iterdir())
     r["uninstall"] = s.playbook("uninstall.yml", extra)
     r["after"] = settings.read_bytes()
     r["tmux_conf_after"] = (home / ".tmux.conf").exists()
+    r["xdg_after"] = read(xdg)
     r["paths_after"] = _paths(home)
     return r
 
@@ -102,9 +112,12 @@ def test_malformed_entries_do_not_break_uninstall(chain):
     assert chain["after"] == chain["original"]
 
 
-def test_tmux_conf_created_by_role_is_removed(chain):
+def test_xdg_tmux_conf_is_the_one_edited(chain):
     assert not chain["had_tmux_conf"]
-    assert not chain["tmux_conf_after"]
+    assert not chain["tmux_conf_after"]  # no ~/.tmux.conf created beside it
+    assert chain["xdg_installed"].startswith("set -g mouse on\n# BEGIN assistant-resurrect")
+    assert chain["xdg_plugins"] == ["tmux-continuum", "tmux-resurrect", "tpm"]
+    assert chain["xdg_after"] == "set -g mouse on\n"
 
 
 def test_uninstall_leaves_no_folder_or_file_behind(chain):
