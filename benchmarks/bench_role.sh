@@ -5,6 +5,9 @@
 # throwaway folder (the dotfiles-bootstrap path).
 #
 #   benchmarks/bench_role.sh [RUNS]      # RUNS fresh homes, default 3
+#   AR_BENCH_CALLBACKS=ansible.posix.profile_tasks  -> time of every task
+#   AR_BENCH_KEEP=1                                 -> keep the work folder
+#   ANSIBLE_PIPELINING=1                            -> passed to ansible-playbook
 #
 # Nothing leaves the machine but PyPI (psutil/setuptools for the agent's
 # venv; a local wheel folder is used instead when the role tests made one):
@@ -80,7 +83,8 @@ EOF
       ANSIBLE_HOME="$work/ansible-$i/home" ANSIBLE_LOCAL_TEMP="$work/ansible-$i/local" \
       ANSIBLE_REMOTE_TMP="$work/ansible-$i/remote" ANSIBLE_CONFIG="$work/none.cfg" \
       ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 TMUX_TMPDIR="$work/tmux" \
-      PIP_DISABLE_PIP_VERSION_CHECK=1 ANSIBLE_CALLBACKS_ENABLED="${AR_BENCH_CALLBACKS:-}" \
+      PIP_DISABLE_PIP_VERSION_CHECK=1 ${AR_BENCH_CALLBACKS:+ANSIBLE_CALLBACKS_ENABLED=$AR_BENCH_CALLBACKS} \
+      ${ANSIBLE_PIPELINING:+ANSIBLE_PIPELINING=$ANSIBLE_PIPELINING} \
       "$venv/bin/ansible-playbook" -i localhost, -c local "$root/playbooks/localhost.yml" \
       -e "@$work/vars-$i.json"
   }
