@@ -47,6 +47,9 @@ CLI_BIN = CLI_PREFIX / "node_modules" / ".bin"
 PLUGIN = ROOT / "roles" / "assistant_resurrect" / "files" / "opencode" / "assistant-resurrect.js"
 CLAUDE_KEY = "sk-ant-api03-realcli-test-key-0123456789abcdefghij"
 NO_HOOK_ENV = "AR_TEST_NO_HOOK"
+# A cwd whose Claude project folder name is cut at 200 and hashed, with a
+# character outside the BMP (two UTF-16 units, two dashes).
+CLAUDE_LONG_DIR = "claude-transcript-" + "x" * 180 + "-\u00e9\U0001F642"
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition",
@@ -329,7 +332,7 @@ def _prepare_home(env: RealEnv) -> None:
     # Claude: first-run screens skipped, the API key approved, our hooks.
     trusted = {str(h / "work" / n): {"hasTrustDialogAccepted": True,
                                      "hasCompletedProjectOnboarding": True}
-               for n in ("claude-hook", "claude-args", "claude-transcript")}
+               for n in ("claude-hook", "claude-args", CLAUDE_LONG_DIR)}
     env.write(".claude.json", json.dumps({
         "hasCompletedOnboarding": True,
         "projects": trusted,

@@ -8,7 +8,16 @@ import uuid
 
 import pytest
 
-from tests.realcli.conftest import CLAUDE_KEY, NO_HOOK_ENV, RealEnv, cli_version, require, wait_for
+from assistant_resurrect.assistants.claude import project_dir_name
+from tests.realcli.conftest import (
+    CLAUDE_KEY,
+    CLAUDE_LONG_DIR,
+    NO_HOOK_ENV,
+    RealEnv,
+    cli_version,
+    require,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
 
@@ -97,13 +106,15 @@ def test_args_session_id_without_hook(real: RealEnv) -> None:
 def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
     """No hook, no ID in argv: the one transcript written since start answers.
     Then `claude -c` (hook on) is saved with the concrete ID it continued."""
-    cwd = real.workdir("claude-transcript")
+    cwd = real.workdir(CLAUDE_LONG_DIR)  # a long cwd: Claude cuts and hashes the name
     pane = real.window(cwd, claude_env(real, hooks=False))
     pid = start_claude(real, pane, "claude")
     talk(real, pane)
-    project = real.home / ".claude" / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
-    files = wait_for(lambda: list(project.glob("*.jsonl")), 20, "a transcript")
+    projects = real.home / ".claude" / "projects"
+    files = wait_for(lambda: list(projects.glob(f"*{CLAUDE_LONG_DIR[:60]}*/*.jsonl")), 20,
+                     "a transcript")
     assert len(files) == 1
+    assert files[0].parent.name == project_dir_name(str(cwd))  # our name = Claude's
     sid = files[0].stem
     saved = real.save()[pane]
     assert (saved["session_id"], saved["id_source"]) == (sid, "transcript")

@@ -29,6 +29,24 @@ def transcript(p: Proc, sid: str, before_start: bool = False) -> None:
 def test_project_dir_name_matches_claude() -> None:
     # seen with Claude Code 2.1.197: every non-alphanumeric character -> "-"
     assert project_dir_name("/home/arexplore/my.proj_x y-é") == "-home-arexplore-my-proj-x-y--"
+    assert project_dir_name("/a/\U0001F642") == "-a---"  # two UTF-16 units, two dashes
+    # past 200: cut, then "-" and base 36 of |Java-style 32-bit hash| of the cwd
+    # (tests/realcli checks a long name against the real Claude)
+    long = "/" + "x" * 250
+    name = project_dir_name(long)
+    assert name.startswith("-" + "x" * 199 + "-") and len(name) > 201
+    h = 0
+    for ch in long:
+        h = (h * 31 + ord(ch)) & 0xFFFFFFFF
+    h = h - (1 << 32) if h >= 1 << 31 else h
+    assert int(name[201:], 36) == abs(h)
+
+
+def test_transcript_of_a_long_cwd(proc: Proc) -> None:
+    deep = proc.cwd / ("d" * 120) / ("e" * 120)
+    deep.mkdir(parents=True)
+    proc.write(f".claude/projects/{project_dir_name(str(deep))}/{U1}.jsonl", "{}\n")
+    assert proc.find("claude", ["claude"], cwd=deep) == (U1, "transcript")
 
 
 def test_state_file(proc: Proc) -> None:

@@ -20,11 +20,45 @@ from assistant_resurrect.assistants.base import Assistant, Context, Found, Strat
 from assistant_resurrect.procs import same_start
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
-# Claude names a project folder after its cwd with every character that is not
-# an ASCII letter or digit replaced by "-" (seen with 2.1.197); long names are
-# cut and given a hash suffix, so a cut name is matched as a prefix.
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+# Claude names a project folder after its cwd (2.1.197, read from its code):
+# every UTF-16 unit that is not an ASCII letter or digit becomes "-"; a name
+# longer than 200 is cut to 200 and suffixed with "-" and the base-36 absolute
+# value of the cwd's 32-bit Java-style string hash.
 _MAX_NAME = 200
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _utf16_units(text: str) -> list[int]:
+    data = text.encode("utf-16-le", "surrogatepass")
+    return [data[i] | (data[i + 1] << 8) for i in range(0, len(data), 2)]
+
+
+def _java_hash(text: str) -> int:
+    h = 0
+    for unit in _utf16_units(text):
+        h = (h * 31 + unit) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def _base36(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+        if n == 0:
+            return out
+
+
+def project_dir_name(cwd: str) -> str:
+    name = "".join(
+        chr(u) if (48 <= u <= 57 or 65 <= u <= 90 or 97 <= u <= 122) else "-"
+        for u in _utf16_units(cwd)
+    )
+    if len(name) <= _MAX_NAME:
+        return name
+    return f"{name[:_MAX_NAME]}-{_base36(abs(_java_hash(cwd)))}"
+
+
 # `claude <command>` helpers (2.1.197 --help) and one-shot runs: not sessions.
 SUBCOMMANDS = frozenset(
     {
@@ -47,10 +81,6 @@ SUBCOMMANDS = frozenset(
     }
 )
 ONE_SHOT = frozenset({"-p", "--print", "-v", "--version", "-h", "--help"})
-
-
-def project_dir_name(cwd: str) -> str:
-    return _NOT_ALNUM.sub("-", cwd)
 
 
 class Claude(Assistant):
@@ -130,15 +160,18 @@ class Claude(Assistant):
         return os.path.join(config or os.path.join(ctx.home, ".claude"), "projects")
 
     def project_dirs(self, root: str, cwd: str) -> list[str]:
+        """The cwd's project folder; for a cut name (other hash versions may
+        differ) also every folder sharing the cut prefix."""
         name = project_dir_name(cwd)
         if len(name) <= _MAX_NAME:
             return [os.path.join(root, name)]
+        out = [os.path.join(root, name)]
         try:
-            return [
-                os.path.join(root, d) for d in os.listdir(root) if d.startswith(name[:_MAX_NAME])
-            ]
+            names = os.listdir(root)
         except OSError:
-            return []
+            names = []
+        out += [os.path.join(root, d) for d in names if d.startswith(name[: _MAX_NAME + 1])]
+        return sorted(set(out))
 
     def id_from_transcript(self, ctx: Context, found: Found) -> Optional[str]:
         """The single transcript of this cwd written since the process started."""
