@@ -133,9 +133,11 @@ def stats(values: list[float]) -> tuple[float, float, float]:
 
 def make_stand_ins(bin_dir: Path) -> str:
     """Executables named claude, opencode and codex that wait to be killed.
-    Returns how they were made ("C" or "sh")."""
+    Returns how they were made ("C" or "sh"; AR_BENCH_STAND_IN=sh forces sh)."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     cc = shutil.which("cc") or shutil.which("gcc")
+    if os.environ.get("AR_BENCH_STAND_IN") == "sh":
+        cc = None
     kind = "sh"
     if cc:
         src = bin_dir / "stand_in.c"
