@@ -68,6 +68,14 @@ def canary_bin(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return bin_dir
 
 
+def keep_server_alive(server: Any) -> None:
+    """A session that outlives each example's: a tmux server whose last session
+    ends exits, and the next one hands out pane IDs from %0 again, so a late
+    record of a killed example could pass for one of the next."""
+    if not server.has_session("keep"):
+        server.new_session("keep")
+
+
 def canaries_fired() -> int:
     """How many canary files exist (0 unless a shell ran data as code)."""
     return len(list(CANARY_DIR.iterdir())) if CANARY_DIR.is_dir() else 0

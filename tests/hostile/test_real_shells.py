@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from assistant_resurrect import assistants
 from tests.conftest import Agent, records, wait_for
-from tests.hostile.conftest import Stats, check_canaries
+from tests.hostile.conftest import Stats, check_canaries, keep_server_alive
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
 
 PANES = 6
@@ -130,11 +130,15 @@ def run_example(
     fake_bin = tmp_path / "bin"
     cwd_root = tmp_path / "cwds" / str(n)
     cwd_root.mkdir(parents=True)
+    keep_server_alive(server)
     session = server.new_session(
         f"h{n}", window_command=" ".join(SHELLS[shell]), start_directory=str(tmp_path)
     )
     try:
         server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+        # Restore replays only the env names this option lists now.
+        names = sorted({name for case in cases for name in case.env})
+        server.cmd("set-option", "-g", "@assistant-resurrect-capture-env", " ".join(names))
         windows = [session.windows[0]]
         for _ in range(len(cases) - 1):
             windows.append(
@@ -184,6 +188,10 @@ def run_example(
                 if typable
                 else None
             )
+        # The user lists the captured names (restore replays no other name).
+        names = sorted({name for case in cases for name in case.env})
+        server.cmd("set-option", "-g", "@assistant-resurrect-capture-env", " ".join(names))
+        server.cmd("set-option", "-g", "@assistant-resurrect-capture-secret-env", "on")
         stamp = f"20261125T{n:06d}"
         layout = agent.fake_layout(stamp)
         sidecar = layout.with_name(f"assistant_resurrect_{stamp}.json")

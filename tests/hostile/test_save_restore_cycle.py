@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from assistant_resurrect import assistants
 from tests.conftest import Agent, records, wait_for
-from tests.hostile.conftest import Stats, check_canaries
+from tests.hostile.conftest import Stats, check_canaries, keep_server_alive
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
 
 PANES = 4
@@ -112,6 +112,7 @@ def test_save_then_restore_gives_the_assistant_its_hostile_arguments_back(
     n = next(_n)
     root = tmp_path / "cycle" / str(n)
     root.mkdir(parents=True)
+    keep_server_alive(server)
     session = server.new_session(f"c{n}", start_directory=str(tmp_path))
     try:
         names = sorted({name for launch in launches for name in launch.env})
