@@ -151,6 +151,7 @@ def test_secret_env_needs_its_own_option(server: Server, agent: Agent) -> None:
 
 def test_legacy_sidecar_is_restorable(server: Server, agent: Agent, tmp_path: Path) -> None:
     server.new_session("proj")
+    server.cmd("set-option", "-g", "@assistant-resurrect-capture-env", "VIRTUAL_ENV")
     (agent.resurrect_dir / "assistant-sessions.json").write_text(
         json.dumps(
             {

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from assistant_resurrect import assistants, command, detect, paths, pending, procs, store
+from assistant_resurrect import assistants, capture, command, detect, paths, pending, procs, store
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.fileio import locked
 from assistant_resurrect.log import Log
@@ -92,9 +92,27 @@ def foreground_job(pane: Pane, snap: procs.Snapshot, allowed: frozenset[str]) ->
     return f"its foreground job (process group {shell_proc.tpgid}) is not the pane's shell"
 
 
+def replay_env_names(tmux: Tmux) -> frozenset[str]:
+    """The env names restore may put before a command: those listed now in
+    `@assistant-resurrect-capture-env` (secret-looking ones only with
+    `@assistant-resurrect-capture-secret-env on`). A sidecar never decides."""
+    wanted, _ = capture.names(
+        tmux.options.get("@assistant-resurrect-capture-env", ""),
+        capture.allowed(tmux.options.get("@assistant-resurrect-capture-secret-env", "")),
+    )
+    return frozenset(wanted)
+
+
 def plan(
-    entry: Any, by_addr: dict[str, Pane], snap: procs.Snapshot, allowed: frozenset[str]
+    entry: Any,
+    by_addr: dict[str, Pane],
+    snap: procs.Snapshot,
+    allowed: frozenset[str],
+    env_names: frozenset[str] = frozenset(),
+    log: Optional[Log] = None,
 ) -> Plan:
+    """What to type for one sidecar entry, or why nothing. Only the tool's own
+    program and the env names in `env_names` are ever typed."""
     if not isinstance(entry, dict):
         return Plan({}, skip="a sidecar entry is not an object")
     p = Plan(entry)
@@ -141,8 +159,17 @@ def plan(
         p.skip = reason
         return p
     program = entry.get("program") or tool.name
-    if not isinstance(program, str) or not program:
-        program = tool.name
+    if not isinstance(program, str) or not tool.valid_program(program):
+        p.skip = f"its saved program {program!r} is not {tool.name}"
+        return p
+    dropped = sorted(k for k in env if k not in env_names)
+    if dropped:
+        env = {k: v for k, v in env.items() if k in env_names}
+        if log is not None:
+            log(
+                f"{p.address}: not replaying {', '.join(dropped)} (not listed in "
+                "@assistant-resurrect-capture-env)"
+            )
     argv = tool.resume_argv(program, cli_args, sid)
     pane_cwd = snap.cwd(pane.pane_pid) or pane.current_path
     try:
@@ -166,7 +193,8 @@ def make_plans(tmux: Tmux, layout: Optional[str], log: Log) -> tuple[Optional[Pa
     snap = procs.snapshot()
     by_addr = {p.address: p for p in panes}
     allowed = shells(tmux)
-    return path, [plan(e, by_addr, snap, allowed) for e in doc.get("sessions", [])]
+    names = replay_env_names(tmux)
+    return path, [plan(e, by_addr, snap, allowed, names, log) for e in doc.get("sessions", [])]
 
 
 def type_when_ready(
@@ -355,6 +383,7 @@ def run_pending(
     by_id = {p.pane_id: p for p in panes}
     snap = procs.snapshot()
     allowed = shells(tmux)
+    env_names = replay_env_names(tmux)
     todo = []
     for item in waiting.get("entries") or []:
         if not isinstance(item, dict):
@@ -362,7 +391,7 @@ def run_pending(
         entry = item.get("entry")
         pane = by_id.get(str(item.get("pane_id")))
         address = str(entry.get("pane")) if isinstance(entry, dict) else "?"
-        p = plan(entry, {address: pane} if pane else {}, snap, allowed)
+        p = plan(entry, {address: pane} if pane else {}, snap, allowed, env_names, log)
         if p.skip:
             log(f"skip {p.address}: {p.skip}")
         else:

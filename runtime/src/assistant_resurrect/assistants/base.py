@@ -204,6 +204,15 @@ class Assistant:
             return True
         return any(marker in launch.program for marker in self.script_markers)
 
+    def valid_program(self, program: str) -> bool:
+        """Whether a saved `program` names this tool (a name or a path to it)."""
+        base = os.path.basename(program)
+        for suffix in SCRIPT_SUFFIXES:
+            if base.endswith(suffix):
+                base = base[: -len(suffix)]
+                break
+        return program == self.name or base in self.executables
+
     def is_session(self, args: list[str]) -> bool:
         """False for helper invocations that are not interactive sessions."""
         return True
