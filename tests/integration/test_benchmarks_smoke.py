@@ -1,9 +1,10 @@
-"""The save benchmark runs end to end at a tiny scale (not a timed test: no
-time is asserted, only that it measures what it says)."""
+"""The save benchmark runs end to end at a tiny scale, and the hooks keep a
+light import chain (not timed tests: no time is asserted)."""
 
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -73,3 +74,52 @@ def test_save_benchmark_tiny(tmp_path: Path) -> None:
     assert len(runs) == 2 and all(r["sessions"] == "3" for r in runs)
     md = (out / "save.md").read_text()
     assert "| 6 | 3 |" in md
+
+
+# Modules the hooks must not import: each costs milliseconds at every save
+# (dataclasses pulls in inspect; subprocess, socket and psutil are heavy too).
+HEAVY = ("dataclasses", "inspect", "subprocess", "socket", "psutil", "sqlite3", "shutil", "asyncio")
+
+
+def _imported(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "assistant_resurrect", *argv],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    names = set()
+    for line in proc.stderr.decode().splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
+def test_hooks_import_no_heavy_modules(tmp_path: Path) -> None:
+    """What keeps the save hook and the Claude hook fast: a light import chain
+    (checked by module names, not by time)."""
+    home = tmp_path / "home"
+    (home / ".tmux" / "resurrect").mkdir(parents=True)
+    socket = f"ar-smoke-{tmp_path.name}"
+    env = {
+        "HOME": str(home),
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT / "runtime" / "src"),
+        "TMUX_ASSISTANT_RESURRECT_DIR": str(tmp_path / "state"),
+    }
+    tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
+    subprocess.run([*tmux, "new-session", "-d", "sleep 600"], env=env, check=True)
+    try:
+        layout = home / ".tmux" / "resurrect" / "tmux_resurrect_20260101T000000.txt"
+        layout.write_text("")
+        saved = _imported(["-L", socket, "save", str(layout)], env)
+        assert "assistant_resurrect.save" in saved
+        hooked = _imported(["hook", "claude-session-start"], env, b'{"session_id": "x"}')
+        assert "assistant_resurrect.hooks" in hooked
+    finally:
+        subprocess.run([*tmux, "kill-server"], env=env, capture_output=True)
+    assert not saved & set(HEAVY), sorted(saved & set(HEAVY))
+    assert not hooked & set(HEAVY), sorted(hooked & set(HEAVY))
