@@ -83,10 +83,10 @@ def test_direct_launch_keeps_program_path() -> None:
         (
             "opencode",
             ["--model", "anthropic/x", "-s", "ses_abcdefgh12", "/proj"],
-            ["--model", "anthropic/x", "/proj"],
+            ["--model", "anthropic/x"],
             "anthropic/x",
         ),
-        ("opencode", ["-c", "--prompt", "hello", "."], ["."], None),
+        ("opencode", ["-c", "--prompt", "hello", "."], [], None),
         ("codex", ["--full-auto", "-m", "o3", "resume", U1], ["--full-auto", "-m", "o3"], "o3"),
         ("codex", ["resume", "--last", "-c", "model=x"], ["-c", "model=x"], None),
         ("codex", ["-C", "/w", "write tests"], ["-C", "/w"], None),

@@ -61,7 +61,9 @@ class OpenCode(Assistant):
     )
     session_options = frozenset({"--session", "-s", "--prompt"})
     session_flags = frozenset({"--continue", "-c"})
-    keep_positionals = True  # `opencode [project]`
+    # `opencode [project]` changes into the project first: the saved cwd is that
+    # folder and restore cd-s there, so the (possibly relative) path is not replayed.
+    keep_positionals = False
 
     def is_session(self, args: list[str]) -> bool:
         for tok in scan(args, self.value_options | self.session_options):
