@@ -27,6 +27,7 @@ class Stats:
     faults_injected: int = 0
     sessions_lost: int = 0
     unexpected_executions: int = 0
+    panes_unrestored_after_killed_restore: int = 0
 
     def any(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
@@ -102,3 +103,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.write_line(f"faults injected:                        {s.faults_injected}")
     tr.write_line(f"sessions lost (must be 0):              {s.sessions_lost}")
     tr.write_line(f"commands executed that should not have: {s.unexpected_executions}")
+    tr.write_line(
+        f"panes a killed restore left marked, untyped: {s.panes_unrestored_after_killed_restore}"
+        " (restore is at-most-once)"
+    )
