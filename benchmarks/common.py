@@ -279,6 +279,7 @@ class Server:
         which = spread(self.panes, 0 if shells_only else self.assistants)
         projects = self.home / "src"
         lines = []
+        first: list[str] = []
         self.started = []
         for i, (sess, win, pane) in enumerate(self.layout):
             cwd = projects / f"project-{i % 37}"
@@ -291,7 +292,10 @@ class Server:
             else:
                 program = " ".join(SHELL)
             where = f"-c {tmux_quote(str(cwd))} {tmux_quote(program)}"
-            if pane > 0:
+            if i == 0:  # run directly: the server then never lacks a session
+                first = ["new-session", "-d", "-s", sess, "-x", "200", "-y", "50"]
+                first += ["-c", str(cwd), program]
+            elif pane > 0:
                 lines.append(f"split-window -d -h -t {sess}:{win} {where}")
             elif win == 0:
                 lines.append(f"new-session -d -s {sess} -x 200 -y 50 {where}")
@@ -301,7 +305,7 @@ class Server:
         script.write_text("\n".join(lines) + "\n")
         boot = self.work / "boot.tmux"
         boot.write_text("set -g base-index 0\nset -g pane-base-index 0\nset -g exit-empty off\n")
-        self.cmd("-f", str(boot), "start-server", ";", "source-file", str(script))
+        self.cmd("-f", str(boot), *first, ";", "source-file", str(script))
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
