@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
@@ -65,6 +65,14 @@ BUSY = {
 }
 
 
+def stable_screens(panes: dict[str, Any]) -> Optional[dict[str, list[str]]]:
+    """The panes' screens, once they stay the same for 0.3 s."""
+    first = {k: p.capture_pane() for k, p in panes.items()}
+    time.sleep(0.3)
+    second = {k: p.capture_pane() for k, p in panes.items()}
+    return second if first == second else None
+
+
 def test_restore_never_types_into_a_busy_pane(
     agent: Agent, server: Any, tmp_path: Path, stats: Stats
 ) -> None:
@@ -86,8 +94,7 @@ def test_restore_never_types_into_a_busy_pane(
         ),
         what="every pane's program to be in the foreground",
     )
-    time.sleep(0.3)  # let each program draw its screen
-    screens = {k: p.capture_pane() for k, p in panes.items()}
+    screens = wait_for(lambda: stable_screens(panes), what="every screen to settle")
     layout = write_sidecar(agent, sessions)
     agent.run("restore", "--layout", str(layout), "--timeout", "3")
     stats.cases_generated += len(sessions)
