@@ -16,12 +16,14 @@ Writes results/hooks.csv and results/hooks.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -98,6 +100,7 @@ def bench(agent: Path, runs: int, warmup: int, work: Path) -> list[dict[str, obj
             [tmux_exe, "-L", socket, *args], env=env, check=True, capture_output=True, text=True
         ).stdout
 
+    sock_path = ""
     try:
         tmux_cmd("-f", "/dev/null", "new-session", "-d", "-s", "bench", "sleep 3600")
         tmux_cmd("set", "-g", "@assistant-resurrect-capture-env", "AWS_PROFILE KUBECONFIG")
@@ -108,6 +111,10 @@ def bench(agent: Path, runs: int, warmup: int, work: Path) -> list[dict[str, obj
         subprocess.run([str(driver), str(cfg)], env=env_in_tmux, cwd=str(home), check=True)
     finally:
         subprocess.run([tmux_exe, "-L", socket, "kill-server"], env=env, capture_output=True)
+        if sock_path:  # tmux leaves the socket file behind
+            time.sleep(0.2)
+            with contextlib.suppress(OSError):
+                os.unlink(sock_path)
     out = json.loads(result.read_text())
     rows: list[dict[str, object]] = []
     for name, key in (("claude-session-start", "start"), ("claude-session-end", "end")):
@@ -156,7 +163,7 @@ def main() -> int:
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--out", type=Path, default=RESULTS)
     opts = ap.parse_args()
-    agent = opts.agent or install_agent(opts.venv.resolve(), opts.python)
+    agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
     with tempfile.TemporaryDirectory(prefix="ar-bench-hooks-") as tmp:
         rows = bench(agent, opts.runs, opts.warmup, Path(tmp))
     write_csv(opts.out / "hooks.csv", rows)

@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--out", type=Path, default=RESULTS)
     opts = ap.parse_args()
-    agent = opts.agent or install_agent(opts.venv.resolve(), opts.python)
+    agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
     assistants = opts.assistants or opts.panes
     with tempfile.TemporaryDirectory(prefix="ar-bench-restore-") as tmp:
         row = bench(agent, opts.panes, assistants, opts.runs, Path(tmp))

@@ -259,7 +259,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     opts = ap.parse_args()
 
-    agent = opts.agent or install_agent(opts.venv.resolve(), opts.python)
+    agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
     rows: list[dict[str, object]] = []
     raw: list[dict[str, object]] = []
     for panes, assistants in parse_scenarios(opts.scenarios):

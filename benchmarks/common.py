@@ -217,6 +217,7 @@ class Server:
     panes: int
     assistants: int
     socket: str = ""
+    socket_path: str = ""
     tmux: str = ""
     env: dict[str, str] = field(default_factory=dict)
     layout: list[tuple[str, int, int]] = field(default_factory=list)  # (session, window, pane)
@@ -306,6 +307,7 @@ class Server:
         boot = self.work / "boot.tmux"
         boot.write_text("set -g base-index 0\nset -g pane-base-index 0\nset -g exit-empty off\n")
         self.cmd("-f", str(boot), *first, ";", "source-file", str(script))
+        self.socket_path = self.cmd("display-message", "-p", "#{socket_path}").strip()
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
@@ -395,8 +397,11 @@ class Server:
                 [self.tmux, "-L", self.socket, "list-sessions"], env=self.env, capture_output=True
             )
             if r.returncode != 0:
-                return
+                break
             time.sleep(0.05)
+        if self.socket_path:  # tmux leaves the socket file behind
+            with contextlib.suppress(OSError):
+                os.unlink(self.socket_path)
 
 
 def spread(total: int, k: int) -> set[int]:

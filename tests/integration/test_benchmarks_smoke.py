@@ -121,5 +121,8 @@ def test_hooks_import_no_heavy_modules(tmp_path: Path) -> None:
         assert "assistant_resurrect.hooks" in hooked
     finally:
         subprocess.run([*tmux, "kill-server"], env=env, capture_output=True)
+        sock = Path(f"{os.environ.get('TMUX_TMPDIR') or '/tmp'}/tmux-{os.getuid()}/{socket}")
+        if sock.is_socket():
+            sock.unlink()
     assert not saved & set(HEAVY), sorted(saved & set(HEAVY))
     assert not hooked & set(HEAVY), sorted(hooked & set(HEAVY))
