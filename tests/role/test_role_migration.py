@@ -114,6 +114,8 @@ def _chain(s: Session) -> dict:
     r["snippet"] = read(snippet) if snippet.exists() else ""
     r["settings"] = json.loads(read(home / ".claude/settings.json"))
     r["legacy_link_left"] = legacy_link.is_symlink()
+    plugins = home / ".config/opencode/plugins"
+    r["opencode_plugins"] = sorted(p.name for p in plugins.iterdir())
     units = home / ".config/systemd/user"
     unit = units / "assistant-resurrect-tmux.service"
     r["unit"] = read(unit) if unit.exists() else None
@@ -131,6 +133,12 @@ def _chain(s: Session) -> dict:
         "localhost.yml", {**extra, "assistant_resurrect_source": str(source)}, env=env
     )
     r["builds_after"] = sorted(p.name for p in venvs.iterdir())
+    # Remove with both opt-ins: TPM/resurrect/continuum and the saved sessions go too.
+    saves = home / ".tmux/resurrect"
+    saves.mkdir(parents=True, exist_ok=True)
+    for name in ("assistant_resurrect_20260101T000000.json", "tmux_resurrect_20260101T000000.txt"):
+        (saves / name).write_text("{}\n")
+    (saves / "assistant-sessions.json").symlink_to("assistant_resurrect_20260101T000000.json")
     r["upgraded_import"] = subprocess.run(
         [
             str(home / ".local/share/assistant-resurrect/venv/bin/python"),
@@ -139,6 +147,18 @@ def _chain(s: Session) -> dict:
         ],
         capture_output=True,
         text=True,
+    )
+    r["purge"] = s.playbook(
+        "uninstall.yml",
+        {
+            **extra,
+            "assistant_resurrect_remove_plugins": True,
+            "assistant_resurrect_remove_saves": True,
+        },
+        env=env,
+    )
+    r["after_purge"] = sorted(
+        str(p.relative_to(home)) for p in home.rglob("*") if not p.name.startswith(".ansible")
     )
     return r
 
@@ -209,10 +229,8 @@ def test_migration_replaces_claude_hooks(chain):
 
 
 def test_migration_replaces_opencode_link(chain):
-    home = chain["home"]
     assert not chain["legacy_link_left"]
-    assert (home / ".config/opencode/plugins/assistant-resurrect.js").is_file()
-    assert (home / ".config/opencode/plugins/mine.js").is_file()
+    assert chain["opencode_plugins"] == ["assistant-resurrect.js", "mine.js"]
 
 
 def test_migration_second_converge_reports_no_change(chain):
@@ -237,3 +255,27 @@ def test_boot_unit_written_and_enabled(chain):
     assert f"ExecStop=-{chain['home']}/.tmux/plugins/tmux-resurrect/scripts/save.sh quiet" in unit
     assert "WantedBy=default.target" in unit
     assert chain["unit_enabled"]
+
+
+def test_uninstall_with_opt_ins_removes_plugins_and_saves_only(chain):
+    run = chain["purge"]
+    assert run.rc == 0, run.explain()
+    left = chain["after_purge"]
+    for gone in (
+        ".tmux/plugins",
+        ".local/share/assistant-resurrect",
+        ".local/bin/assistant-resurrect",
+        ".config/assistant-resurrect",
+        ".tmux/resurrect/assistant-sessions.json",
+        ".tmux/resurrect/assistant_resurrect_20260101T000000.json",
+        ".config/systemd/user/assistant-resurrect-tmux.service",
+    ):
+        assert gone not in left, gone
+    # Not ours: the user's files, resurrect's own layout file.
+    for kept in (
+        ".tmux.conf",
+        ".claude/settings.json",
+        ".config/opencode/plugins/mine.js",
+        ".tmux/resurrect/tmux_resurrect_20260101T000000.txt",
+    ):
+        assert kept in left, kept
