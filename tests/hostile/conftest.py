@@ -4,6 +4,13 @@ The counters are filled by the tests and printed at the end of the run:
 cases generated, faults injected, sessions lost, commands executed that
 should not have been. The last two must be 0; a test that sees either
 fails on its own, the summary is the overview.
+
+Knobs (environment): AR_HOSTILE_SHELL_EXAMPLES (generated sidecars per shell,
+6), AR_HOSTILE_CYCLE_EXAMPLES (save/restore cycles, 4),
+AR_HOSTILE_GARBAGE_EXAMPLES (150), AR_HOSTILE_RANDOM_KILLS (SIGKILLs of save,
+30), AR_HOSTILE_RESTORE_KILLS (SIGKILLs of restore, 6), AR_HOSTILE_SEED (kill
+timings), AR_HOSTILE_SHRINK=1 (let hypothesis shrink real-pane failures).
+zsh and fish come from scripts/setup.d/60-shells.sh; missing shells are skipped.
 """
 
 from __future__ import annotations

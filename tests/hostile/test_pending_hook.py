@@ -21,6 +21,10 @@ import pytest
 from tests.conftest import RUNTIME_SRC, Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 
+pytestmark = pytest.mark.skipif(
+    not shutil.which("script"), reason="needs script(1) (util-linux) to attach a tmux client"
+)
+
 SESSION_ID = "7e57ab1e-0000-4000-8000-00000000a77a"
 
 # (state dir name, socket name): no '/', sockets short (sun_path is 108 bytes).

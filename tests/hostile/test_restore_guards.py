@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def test_restore_never_types_into_a_busy_pane(
     server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
     panes = {}
     sessions = []
-    for i, (kind, cmd) in enumerate(BUSY.items()):
+    busy = {k: c for k, c in BUSY.items() if shutil.which(c.split()[0])}
+    for i, (kind, cmd) in enumerate(busy.items()):
         win = session.windows[0] if i == 0 else session.new_window()
         f = tmp_path / f"{kind}.txt"
         f.write_text("untouched\n" if kind != "reader" else "")
@@ -105,10 +107,10 @@ def test_restore_never_types_into_a_busy_pane(
         assert not marker(server, pane.pane_id), kind
         assert f"busy:{pane.window_index}.0: " in log
     assert (tmp_path / "reader.txt").read_text() == ""
-    for kind in ("pager", "editor"):
+    for kind in {"pager", "editor"} & set(busy):
         assert (tmp_path / f"{kind}.txt").read_text() == "untouched\n"
     assert records("claude") == []
-    assert log.count("not a shell") == len(BUSY), log
+    assert log.count("not a shell") == len(busy), log
 
 
 def test_the_guard_can_fail(agent: Agent, server: Any, tmp_path: Path) -> None:
