@@ -9,7 +9,8 @@ from arlib import ENTRY_POINT, HOME, OTHER_TOOL, as_user, hook_commands, out, re
 
 LEGACY = ("claude-session-track.sh", "claude-session-cleanup.sh")
 OLD = {  # molecule/shared/templates/legacy-sessions.json.j2
-    # its saved env is replayed in front of the command
+    # its saved env is replayed in front of the command (the scenario lists the
+    # name in assistant_resurrect_capture_env; unlisted names are dropped)
     "s:0.0": [
         "CLAUDE_CODE_USE_BEDROCK=0",
         "claude",
