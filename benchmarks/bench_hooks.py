@@ -164,6 +164,7 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=RESULTS)
     opts = ap.parse_args()
     agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
+    opts.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ar-bench-hooks-") as tmp:
         rows = bench(agent, opts.runs, opts.warmup, Path(tmp))
     write_csv(opts.out / "hooks.csv", rows)

@@ -156,6 +156,7 @@ def main() -> int:
     opts = ap.parse_args()
     agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
     assistants = opts.assistants or opts.panes
+    opts.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ar-bench-restore-") as tmp:
         row = bench(agent, opts.panes, assistants, opts.runs, Path(tmp))
     write_csv(opts.out / "restore.csv", [row])

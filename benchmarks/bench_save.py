@@ -260,6 +260,7 @@ def main() -> int:
     opts = ap.parse_args()
 
     agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
+    opts.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     raw: list[dict[str, object]] = []
     for panes, assistants in parse_scenarios(opts.scenarios):

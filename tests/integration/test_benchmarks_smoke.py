@@ -78,7 +78,19 @@ def test_save_benchmark_tiny(tmp_path: Path) -> None:
 
 # Modules the hooks must not import: each costs milliseconds at every save
 # (dataclasses pulls in inspect; subprocess, socket and psutil are heavy too).
-HEAVY = ("dataclasses", "inspect", "subprocess", "socket", "psutil", "sqlite3", "shutil", "asyncio")
+# `typing` too: modules on these paths write `TYPE_CHECKING = False` and import
+# typing names under `if TYPE_CHECKING:` (annotations are never evaluated).
+HEAVY = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "subprocess",
+    "socket",
+    "psutil",
+    "sqlite3",
+    "shutil",
+    "asyncio",
+)
 
 
 def _imported(argv: list[str], env: dict[str, str], stdin: bytes = b"") -> set[str]:

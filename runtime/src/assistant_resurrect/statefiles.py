@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
 
 from assistant_resurrect.errors import StateDirError
 from assistant_resurrect.fileio import atomic_write
 from assistant_resurrect.paths import state_dir
+
+TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 if TYPE_CHECKING:
     from assistant_resurrect.log import Log

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Optional
 
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.records import Record
 from assistant_resurrect.spawn import Started, finish, start, which
+
+TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
+if TYPE_CHECKING:
+    from typing import Optional
 
 # Global options read with the pane listing, in one call (one tmux client).
 OPTIONS = (

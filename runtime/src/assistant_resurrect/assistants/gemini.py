@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional
 
 from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, scan
+
+TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
+if TYPE_CHECKING:
+    from typing import Optional
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 SUBCOMMANDS = frozenset(
