@@ -112,5 +112,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.write_line(f"commands executed that should not have: {s.unexpected_executions}")
     tr.write_line(
         f"panes a killed restore left marked, untyped: {s.panes_unrestored_after_killed_restore}"
-        " (restore is at-most-once)"
+        " (must be 0)"
     )

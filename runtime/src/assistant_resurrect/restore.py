@@ -29,6 +29,7 @@ from assistant_resurrect.tmux import Pane, Tmux
 
 MARKER = "@assistant-resurrect-restored"
 RESTORE_LOCK = ".assistant-resurrect-restore.lock"
+TYPING = "typing:"  # marker prefix while a command is being typed
 READY_TIMEOUT = 15.0  # seconds, for all panes together
 POLL = 0.1
 MODES = ("attached", "immediate")
@@ -239,6 +240,24 @@ def _type_round(
     for pane_id, p in list(waiting.items()):
         fresh = by_id.get(pane_id)
         sid = str(p.entry.get("session_id"))
+        # A restore killed while typing into this pane: if the command reached
+        # the pane (its session ID is on screen) it is not typed again; if it
+        # still sits on the prompt line, unentered, it gets its Enter.
+        if fresh is not None and fresh.restored_marker == TYPING + sid:
+            screen = tmux.capture(pane_id).rstrip().splitlines()
+            if any(sid in line for line in screen):
+                if sid in screen[-1] and guard(fresh, snap, allowed) is None:
+                    tmux.send_enter(pane_id)
+                    log(
+                        f"restored {p.entry.get('tool')} in {p.address} ({pane_id}): "
+                        "pressed Enter on the line an interrupted run typed"
+                    )
+                    typed += 1
+                else:
+                    log(f"skip {p.address}: an interrupted run already typed its command")
+                tmux.set_pane_option(pane_id, MARKER, sid)
+                del waiting[pane_id]
+                continue
         if fresh is None or fresh.restored_marker == sid:
             log(
                 f"skip {p.address}: "
@@ -253,9 +272,12 @@ def _type_round(
             reasons[pane_id] = reason
             continue
         assert p.text is not None
-        tmux.set_pane_option(pane_id, MARKER, sid)
+        # Marked "typing" first, done after: a run killed in between leaves a
+        # mark the next run can check against the screen (never lost, never twice).
+        tmux.set_pane_option(pane_id, MARKER, TYPING + sid)
         tmux.send_literal(pane_id, p.text)
         tmux.send_enter(pane_id)
+        tmux.set_pane_option(pane_id, MARKER, sid)
         log(f"restored {p.entry.get('tool')} in {p.address} ({pane_id}): {p.log_text}")
         typed += 1
         del waiting[pane_id]
