@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from .conftest import Session, read, register_chain
+from .conftest import ROLE, Session, read, register_chain
 
 pytestmark = pytest.mark.role
 
@@ -56,8 +58,17 @@ def _chain(s: Session) -> dict:
     xdg.write_text("set -g mouse on\n")
     for p in (home / ".config", xdg.parent, xdg):
         shutil.chown(p, user, user)
+    # This chain installs the agent with the pip method from a spec (an archive
+    # of the source here; an index requirement on a fleet).
+    archive = s.base / "agent-src.tar.gz"
+    subprocess.run(
+        [sys.executable, str(ROLE / "files/pack_source.py"), str(s.source), str(archive)],
+        check=True,
+    )
     extra = {
         **s.repos_for(user),
+        "assistant_resurrect_install_method": "pip",
+        "assistant_resurrect_pip_spec": str(archive),
         "assistant_resurrect_users": [{"name": user, "home": str(home)}],
         "assistant_resurrect_manage_packages": False,
         "assistant_resurrect_state_dirs": [str(s.base / "state-m")],
@@ -72,6 +83,7 @@ def _chain(s: Session) -> dict:
     r["paths_after_check"] = _paths(home)
     r["install"] = s.playbook("site.yml", extra)
     r["installed"] = json.loads(read(settings))
+    r["version"] = s.as_user(user, str(home / ".local/bin/assistant-resurrect"), "version")
     r["xdg_installed"] = read(xdg)
     r["xdg_plugins"] = sorted(p.name for p in (xdg.parent / "plugins").iterdir())
     r["uninstall"] = s.playbook("uninstall.yml", extra)
@@ -130,3 +142,9 @@ def test_check_diff_on_clean_home_changes_nothing(chain):
     assert run.failed == 0 and run.changed > 0, run.explain()
     assert "source-file" in run.output  # the diff shows the block it would add
     assert chain["paths_after_check"] == chain["paths_before"]
+
+
+def test_pip_method_installs_a_working_agent(chain):
+    assert chain["install"].rc == 0
+    assert chain["version"].returncode == 0, chain["version"].stderr
+    assert chain["version"].stdout.strip()
