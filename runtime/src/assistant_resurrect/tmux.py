@@ -266,6 +266,11 @@ class Tmux:
         return dict(zip(names, values))
 
     def send_literal(self, pane_id: str, text: str) -> None:
+        # tmux reads an argument that ends in ';' as a command separator and
+        # drops the ';'. Typed commands end in a validated session ID; refuse
+        # anything else rather than type a different line.
+        if text.endswith(";"):
+            raise TmuxError("refusing to type a line ending in ';' (tmux would cut it)")
         self.run("send-keys", "-t", pane_id, "-l", "--", text)
 
     def send_enter(self, pane_id: str) -> None:
