@@ -22,13 +22,3 @@ def test_unwritable_log_is_ignored(tmp_path: Path) -> None:
     log = logmod.Log(tmp_path / "missing-dir" / "x.log")
     log("nothing breaks")  # must not raise
     assert not (tmp_path / "missing-dir").exists()
-
-
-def test_send_literal_refuses_a_trailing_semicolon() -> None:
-    import pytest
-
-    from assistant_resurrect.errors import TmuxError
-    from assistant_resurrect.tmux import Tmux
-
-    with pytest.raises(TmuxError, match="ending in ';'"):
-        Tmux(socket_name="never-started").send_literal("%0", "echo hi;")
