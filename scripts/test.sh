@@ -9,7 +9,7 @@ venv=${AR_DEV_VENV:-$here/.venv}
 export PATH="$venv/bin:$PATH"
 
 echo "== ruff"
-ruff check runtime tests benchmarks
+ruff check runtime tests benchmarks roles molecule
 echo "== pytest"
 pytest "$@"
 for step in scripts/test.d/*.sh; do

@@ -79,7 +79,10 @@ def has_tmux_plugin(text, name):
 
 def has_tpm_run(text):
     """Whether a tmux configuration text runs TPM itself."""
-    pattern = r"(?m)^[ \t]*run(?:-shell)?[ \t]+(?:-b[ \t]+)?['\"]?[^\n#]*(?:tpm|tmux-plugin-manager)/tpm"
+    pattern = (
+        r"(?m)^[ \t]*run(?:-shell)?[ \t]+(?:-b[ \t]+)?['\"]?[^\n#]*"
+        r"(?:tpm|tmux-plugin-manager)/tpm"
+    )
     return re.search(pattern, str(text or "")) is not None
 
 
