@@ -7,7 +7,7 @@ import json
 import shlex
 import time
 
-USER = "alice"  # managed by the role (molecule/shared/vars.yml: ar_role_users)
+USER = "alice"  # managed by the role (molecule/shared/vars/common.yml: ar_role_users)
 OTHER_USER = "bob"  # not managed: the role must leave this home alone
 HOME = f"/home/{USER}"
 ENTRY_POINT = f"{HOME}/.local/bin/assistant-resurrect"
