@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     RESULTS,
     Server,
+    children_of,
     install_agent,
     log,
     machine,
@@ -60,18 +60,7 @@ def resumed(server: Server, wanted: set[str]) -> int:
     """How many of the wanted session IDs run in an assistant below a pane."""
     pane_pids = {int(x) for x in server.cmd("list-panes", "-a", "-F", "#{pane_pid}").split()}
     found = set()
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-            if int(stat[stat.rindex(b")") + 2 :].split()[1]) not in pane_pids:
-                continue
-            with open(f"/proc/{name}/cmdline", "rb") as fh:
-                args = fh.read().decode(errors="replace").split("\0")
-        except (OSError, ValueError):
-            continue
+    for _, args in children_of(pane_pids):
         found.update(a for a in args if a in wanted)
     return len(found)
 

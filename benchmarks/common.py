@@ -327,23 +327,12 @@ class Server:
         """Give each started assistant its pid: the children of the pane
         processes, matched by command line."""
         by_args: dict[tuple[str, ...], list[int]] = {}
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat", "rb") as fh:
-                    stat = fh.read()
-                if int(stat[stat.rindex(b")") + 2 :].split()[1]) not in pane_pids:
-                    continue
-                with open(f"/proc/{name}/cmdline", "rb") as fh:
-                    args = [a.decode() for a in fh.read().split(b"\0")[:-1]]
-            except (OSError, ValueError):
-                continue
+        for pid, args in children_of(pane_pids):
             if args and os.path.basename(args[0]) == "sh":  # the sh fallback
                 args = args[1:]
             if args:
                 key = (os.path.basename(args[0]), *args[1:])
-                by_args.setdefault(key, []).append(int(name))
+                by_args.setdefault(key, []).append(pid)
         for a in self.started:
             a.pid = 0
         ok = True
@@ -402,6 +391,25 @@ class Server:
         if self.socket_path:  # tmux leaves the socket file behind
             with contextlib.suppress(OSError):
                 os.unlink(self.socket_path)
+
+
+def children_of(parents: set[int]) -> list[tuple[int, list[str]]]:
+    """(pid, argv) of every process whose parent is in `parents`, from /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+            if int(stat[stat.rindex(b")") + 2 :].split()[1]) not in parents:
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as fh:
+                args = [a.decode(errors="replace") for a in fh.read().split(b"\0")[:-1]]
+        except (OSError, ValueError):
+            continue
+        found.append((int(name), args))
+    return found
 
 
 def spread(total: int, k: int) -> set[int]:
