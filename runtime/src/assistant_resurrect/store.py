@@ -58,25 +58,23 @@ def last_layout(rdir: Path) -> Optional[Path]:
     return path if path.is_absolute() else rdir / path
 
 
-def sidecars(rdir: Path) -> list[Path]:
-    """Every versioned sidecar in rdir, oldest first."""
+def _named(rdir: Path, prefix: str, suffix: str) -> list[Path]:
+    """Files of rdir named prefix...suffix, sorted (oldest stamp first)."""
     try:
         names = os.listdir(rdir)
     except OSError:
         return []
-    return sorted(
-        rdir / n for n in names if n.startswith(SIDECAR_PREFIX) and n.endswith(SIDECAR_SUFFIX)
-    )
+    return sorted(rdir / n for n in names if n.startswith(prefix) and n.endswith(suffix))
+
+
+def sidecars(rdir: Path) -> list[Path]:
+    """Every versioned sidecar in rdir, oldest first."""
+    return _named(rdir, SIDECAR_PREFIX, SIDECAR_SUFFIX)
 
 
 def layouts(rdir: Path) -> list[Path]:
-    try:
-        names = os.listdir(rdir)
-    except OSError:
-        return []
-    return sorted(
-        rdir / n for n in names if n.startswith(LAYOUT_PREFIX) and n.endswith(LAYOUT_SUFFIX)
-    )
+    """Every tmux-resurrect layout file in rdir, oldest first."""
+    return _named(rdir, LAYOUT_PREFIX, LAYOUT_SUFFIX)
 
 
 def encode(doc: dict[str, Any]) -> bytes:
