@@ -54,14 +54,22 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[dict[str, Any]]:
         if arg_id:
             ctx.claimed.setdefault(arg_id, det.pid)
 
-    sessions: list[dict[str, Any]] = []
-    for pane, det, f in found:
-        a = det.assistant
-        sid, source = a.find_session_id(ctx, f)
+    # The latest-started assistant first: it can own only what was created after
+    # it started, so fallback strategies (databases, transcripts) pick for it
+    # before an older process in the same directory could take its session.
+    ids: dict[int, tuple[Optional[str], Optional[str]]] = {}
+    for pane, det, f in sorted(found, key=lambda item: -item[2].start):
+        sid, source = det.assistant.find_session_id(ctx, f)
+        ids[det.pid] = (sid, source)
         if sid:
             ctx.claimed[sid] = det.pid
         else:
-            log(f"{a.name} in {pane.address} (pid {det.pid}): no session ID found")
+            log(f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID found")
+
+    sessions: list[dict[str, Any]] = []
+    for pane, det, f in found:
+        a = det.assistant
+        sid, source = ids[det.pid]
         env: dict[str, str] = {}
         if wanted:
             penv = snap.environ(det.pid)

@@ -194,8 +194,13 @@ class Codex(Assistant):
                 params,
             ).fetchall()
             since = (found.start - _files.MTIME_SLACK) * 1000
-            for sid, c_ms, u_ms in rows:
-                if max(c_ms or 0, u_ms or 0) >= since and _files.unclaimed(ctx, found, sid):
+            recent = [r for r in rows if max(r[1] or 0, r[2] or 0) >= since]
+            # Threads this process created (first the earliest after its start),
+            # then threads it may have resumed (most recently updated first).
+            created = sorted((r for r in recent if (r[1] or 0) >= since), key=lambda r: r[1])
+            resumed = [r for r in recent if (r[1] or 0) < since]
+            for sid, _, _ in created + resumed:
+                if _files.unclaimed(ctx, found, sid):
                     return str(sid)
             if "--last" in flags:  # resumed the newest thread, no new message yet
                 for sid, c_ms, _ in rows:
