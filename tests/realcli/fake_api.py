@@ -17,6 +17,7 @@ Standard library only; runs in a daemon thread.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,8 +142,8 @@ class FakeModelAPI:
         daemon_threads = True
         requests: list[str]
 
-    def __init__(self) -> None:
-        self.httpd = self.Server(("127.0.0.1", 0), _Handler)
+    def __init__(self, port: int = 0) -> None:
+        self.httpd = self.Server(("127.0.0.1", port), _Handler)
         self.httpd.requests = []
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -170,8 +171,8 @@ class FakeModelAPI:
         self.stop()
 
 
-if __name__ == "__main__":  # manual use: python fake_api.py
-    with FakeModelAPI() as api:
+if __name__ == "__main__":  # python fake_api.py [PORT] (the Molecule scenarios use it)
+    with FakeModelAPI(int(sys.argv[1]) if len(sys.argv) > 1 else 0) as api:
         print(api.url, flush=True)
         seen = 0
         while True:
