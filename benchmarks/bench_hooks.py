@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, install_agent, log, machine, md_table, stats, write_csv
+from common import add_agent_options, agent_from, log, machine, md_table, stats, write_csv
 
 DRIVER = r"""#!{python}
 # A stand-in for Claude Code: runs its command hooks through sh, timed.
@@ -158,12 +158,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--venv", type=Path, default=RESULTS / "venv")
-    ap.add_argument("--agent", type=Path, help="time this installed console script")
-    ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    add_agent_options(ap)
     opts = ap.parse_args()
-    agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
+    agent = agent_from(opts)
     opts.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ar-bench-hooks-") as tmp:
         rows = bench(agent, opts.runs, opts.warmup, Path(tmp))

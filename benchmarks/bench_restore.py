@@ -28,10 +28,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
-    RESULTS,
     Server,
+    add_agent_options,
+    agent_from,
     children_of,
-    install_agent,
     log,
     machine,
     md_table,
@@ -138,12 +138,9 @@ def main() -> int:
     ap.add_argument("--panes", type=int, default=100)
     ap.add_argument("--assistants", type=int, help="default: every pane")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--venv", type=Path, default=RESULTS / "venv")
-    ap.add_argument("--agent", type=Path, help="time this installed console script")
-    ap.add_argument("--python", default="/usr/bin/python3")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    add_agent_options(ap)
     opts = ap.parse_args()
-    agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
+    agent = agent_from(opts)
     assistants = opts.assistants or opts.panes
     opts.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ar-bench-restore-") as tmp:

@@ -28,7 +28,17 @@ from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, Server, install_agent, log, machine, md_table, stats, timed, write_csv
+from common import (
+    Server,
+    add_agent_options,
+    agent_from,
+    log,
+    machine,
+    md_table,
+    stats,
+    timed,
+    write_csv,
+)
 
 SCENARIOS = ((116, 40), (124, 60), (124, 100), (200, 100), (500, 250))
 LAYOUT = "tmux_resurrect_20260101T000000.txt"
@@ -246,20 +256,15 @@ def main() -> int:
     )
     ap.add_argument("--runs", type=int, default=20, help="timed runs per scenario (R)")
     ap.add_argument("--warmup", type=int, default=3, help="untimed saves first")
-    ap.add_argument("--venv", type=Path, default=RESULTS / "venv", help="agent virtualenv")
-    ap.add_argument(
-        "--agent", type=Path, help="time this installed console script; no venv is built"
-    )
+    add_agent_options(ap)
     ap.add_argument(
         "--baseline",
         type=Path,
         help="also time this console script (another build) in the same rounds, paired",
     )
-    ap.add_argument("--python", default="/usr/bin/python3", help="Python for the venv")
-    ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     opts = ap.parse_args()
 
-    agent = opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
+    agent = agent_from(opts)
     opts.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, object]] = []
     raw: list[dict[str, object]] = []

@@ -7,6 +7,7 @@ always run as a separate process through its installed console script.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -39,6 +40,21 @@ def log(message: str) -> None:
 
 
 # -- the agent, installed the way users get it ------------------------------
+
+
+def add_agent_options(ap: argparse.ArgumentParser) -> None:
+    """--venv/--agent/--python/--out, shared by every benchmark."""
+    ap.add_argument("--venv", type=Path, default=RESULTS / "venv", help="agent virtualenv")
+    ap.add_argument(
+        "--agent", type=Path, help="time this installed console script; no venv is built"
+    )
+    ap.add_argument("--python", default="/usr/bin/python3", help="Python for the venv")
+    ap.add_argument("--out", type=Path, default=RESULTS, help="results directory")
+
+
+def agent_from(opts: argparse.Namespace) -> Path:
+    """The console script to time: --agent, else one installed into --venv."""
+    return opts.agent.absolute() if opts.agent else install_agent(opts.venv.resolve(), opts.python)
 
 
 def install_agent(venv: Path, python: str = "/usr/bin/python3") -> Path:

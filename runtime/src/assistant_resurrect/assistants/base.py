@@ -33,6 +33,14 @@ SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".exe", ".sh", ".ts")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
+def script_stem(name: str) -> str:
+    """A program's basename without its script/executable suffix (`codex.js` -> `codex`)."""
+    for suffix in SCRIPT_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 class Launch(Record):
     """How a process was started: the program token and the user's arguments.
 
@@ -65,11 +73,7 @@ def parse_launch(argv: list[str]) -> Optional[Launch]:
             return None
         base = os.path.basename(argv[i])
     direct = True
-    stem = base
-    for suffix in SCRIPT_SUFFIXES:
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
+    stem = script_stem(base)
     if re.sub(r"[\d.]+$", "", stem) in INTERPRETERS:
         direct = False
         i += 1
@@ -82,11 +86,7 @@ def parse_launch(argv: list[str]) -> Optional[Launch]:
         if i >= len(argv):
             return None
         base = os.path.basename(argv[i])
-        stem = base
-        for suffix in SCRIPT_SUFFIXES:
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-                break
+        stem = script_stem(base)
     return Launch(program=argv[i], name=stem, args=list(argv[i + 1 :]), direct=direct)
 
 
@@ -212,12 +212,7 @@ class Assistant:
 
     def valid_program(self, program: str) -> bool:
         """Whether a saved `program` names this tool (a name or a path to it)."""
-        base = os.path.basename(program)
-        for suffix in SCRIPT_SUFFIXES:
-            if base.endswith(suffix):
-                base = base[: -len(suffix)]
-                break
-        return program == self.name or base in self.executables
+        return program == self.name or script_stem(os.path.basename(program)) in self.executables
 
     def is_session(self, args: list[str]) -> bool:
         """False for helper invocations that are not interactive sessions."""
