@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +24,33 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_SRC = ROOT / "runtime" / "src"
+
+# The tmux version matrix: AR_TMUX names the tmux binary this run is for
+# (scripts/test.sh sets it for each version of scripts/setup.d/20-tmux-versions.sh).
+# Its folder goes first on PATH before any server starts, so libtmux, the agent,
+# the hooks and the panes' shells all find that tmux, as a user's would.
+if os.environ.get("AR_TMUX"):
+    _tmux = Path(os.environ["AR_TMUX"])
+    if _tmux.name != "tmux" or not os.access(_tmux, os.X_OK):
+        raise pytest.UsageError(f"AR_TMUX={_tmux} is not an executable named tmux")
+    os.environ["PATH"] = f"{_tmux.parent}{os.pathsep}{os.environ['PATH']}"
+
+
+def tmux_version() -> str:
+    """`tmux -V` of the tmux on PATH (the one every test of this run uses)."""
+    try:
+        out = subprocess.run(["tmux", "-V"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"tmux not runnable ({exc})"
+    return (out.stdout or out.stderr).strip()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tmux under test: {tmux_version()} ({shutil.which('tmux')})"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(f"these tests ran against {tmux_version()}")
 
 STAND_IN = r"""#!{python}
 import json, os, signal, subprocess, sys, time
