@@ -22,6 +22,8 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from tests.tmuxinfo import tmux_version
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_SRC = ROOT / "runtime" / "src"
 
@@ -34,15 +36,6 @@ if os.environ.get("AR_TMUX"):
     if _tmux.name != "tmux" or not os.access(_tmux, os.X_OK):
         raise pytest.UsageError(f"AR_TMUX={_tmux} is not an executable named tmux")
     os.environ["PATH"] = f"{_tmux.parent}{os.pathsep}{os.environ['PATH']}"
-
-
-def tmux_version() -> str:
-    """`tmux -V` of the tmux on PATH (the one every test of this run uses)."""
-    try:
-        out = subprocess.run(["tmux", "-V"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"tmux not runnable ({exc})"
-    return (out.stdout or out.stderr).strip()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from libtmux import Server
 
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.tmuxinfo import tmux_release
 
 SID = "9b2c7d4e-aaaa-4bbb-8ccc-ddddeeeeffff"
 
@@ -94,7 +95,8 @@ def test_hostile_session_names_and_cwds_parse(server: Server, agent: Agent, tmp_
     name = "s|1\tx ü"
     server.new_session("plain")
     server.cmd("new-session", "-d", "-s", name, "-c", str(cwd))
-    name = name.replace("\t", "\\t")  # tmux stores control characters escaped
+    if tmux_release() >= (3, 2):
+        name = name.replace("\t", "\\t")  # tmux 3.2+ stores control characters escaped
     target = server.cmd("list-panes", "-t", f"={name}", "-F", "#{pane_id}").stdout[0]
 
     def prompt() -> bool:

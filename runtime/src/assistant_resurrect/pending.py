@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant_resurrect import paths
+from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.fileio import atomic_write, locked
 from assistant_resurrect.tmux import Tmux
 
@@ -46,8 +47,10 @@ class Server:
 
     @classmethod
     def of(cls, tmux: Tmux) -> Server:
-        out = tmux.run("display-message", "-p", "#{pid} #{start_time} #{socket_path}")
-        pid, start, socket = out.rstrip("\n").split(" ", 2)
+        found = tmux.query(["display-message", "-p"], ("pid", "start_time", "socket_path"))
+        if len(found) != 1 or len(found[0]) != 3 or not found[0][0].isdigit():
+            raise TmuxError("tmux display-message answered in an unexpected format")
+        pid, start, socket = found[0]
         return cls(int(pid), start, socket)
 
 
@@ -59,21 +62,21 @@ class Session:
 
 
 def sessions(tmux: Tmux) -> dict[str, Session]:
-    """Every session by its ID (names may hold any character: the ID comes first)."""
-    out = tmux.run("list-sessions", "-F", "#{session_id} #{session_attached} #{session_name}")
+    """Every session by its ID."""
     found = {}
-    for line in out.split("\n"):
-        if not line.startswith("$"):
-            continue  # a session name with a newline: the rest of the previous line
-        sid, attached, name = [*line.split(" ", 2), "", ""][:3]
-        found[sid] = Session(sid, name, attached not in ("", "0"))
+    for values in tmux.query(
+        ["list-sessions", "-F"], ("session_id", "session_attached", "session_name")
+    ):
+        if len(values) == 3:
+            sid, attached, name = values
+            found[sid] = Session(sid, name, attached not in ("", "0"))
     return found
 
 
 def pane_sessions(tmux: Tmux) -> dict[str, str]:
     """pane ID -> session ID."""
-    out = tmux.run("list-panes", "-a", "-F", "#{pane_id} #{session_id}")
-    return dict(line.split(" ", 1) for line in out.split("\n") if line.count(" ") == 1)
+    records = tmux.query(["list-panes", "-a", "-F"], ("pane_id", "session_id"))
+    return {values[0]: values[1] for values in records if len(values) == 2}
 
 
 # -- the pending file --------------------------------------------------------

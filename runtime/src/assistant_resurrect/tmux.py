@@ -1,8 +1,10 @@
 """Every call to the tmux CLI.
 
-Pane listings use a format whose separators carry a random nonce made for
-each call, so no user data (a cwd or session name containing `|`, tabs,
-newlines or unicode) can be taken for a separator.
+Every listing and option read goes through tmuxfmt's formats: they parse
+the same whether tmux escapes non-printable bytes (3.4, 3.5) or prints them
+raw (3.1-3.3, 3.6+), and no user data (a cwd or session name holding `|`,
+backslashes, tabs, newlines, control bytes or unicode) can be taken for a
+separator.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from assistant_resurrect import tmuxfmt
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.records import Record
 from assistant_resurrect.spawn import Started, finish, start, which
@@ -136,7 +139,7 @@ class Tmux:
             self.socket_args = ["-L", socket_name]
         self._exe: Optional[str] = None
         self.options: dict[str, str] = {}
-        self._prefetched: Optional[tuple[str, Started]] = None
+        self._prefetched: Optional[Started] = None
 
     @property
     def exe(self) -> str:
@@ -155,34 +158,35 @@ class Tmux:
         return self._result(self._start(args), args, check)
 
     def _start(self, args: Sequence[str]) -> Started:
+        # -u: the client is UTF-8 whatever the locale (a hook started by systemd
+        # has no LANG, and tmux would print every non-ASCII byte as '_').
         try:
-            return start([self.exe, *self.socket_args, *args])
+            return start([self.exe, "-u", *self.socket_args, *args])
         except OSError as exc:
             raise TmuxError(f"cannot run {self.exe}: {exc.strerror or exc}") from None
 
-    def _result(self, started: Started, args: Sequence[str], check: bool) -> str:
+    def _result_bytes(self, started: Started, args: Sequence[str], check: bool) -> bytes:
         code, out, err = finish(started)
         if code != 0 and check:
             msg = err.decode("utf-8", "replace").strip() or f"exit status {code}"
             if "no server running" in msg or "error connecting" in msg:
                 raise TmuxError(f"no tmux server is running ({msg}); start tmux first")
             raise TmuxError(f"tmux {args[0]} failed: {msg}")
-        return out.decode("utf-8", "surrogateescape")
+        return out
+
+    def _result(self, started: Started, args: Sequence[str], check: bool) -> str:
+        return self._result_bytes(started, args, check).decode("utf-8", "surrogateescape")
 
     @staticmethod
-    def _list_args(nonce: str) -> list[str]:
-        sep = f"\x1f{nonce}\x1e"
-        end = f"\x1f{nonce}\x1d"  # tmux adds a newline after each record
-        opt_end = f"\x1f{nonce}\x1c"
-        pane_fmt = sep.join("#{" + f + "}" for f in PANE_FIELDS) + end
-        opt_fmt = sep.join("#{" + o + "}" for o in OPTIONS) + opt_end
+    def _list_args() -> list[str]:
+        opt_fmt = tmuxfmt.record_format(OPTIONS)
+        pane_fmt = tmuxfmt.record_format(PANE_FIELDS)
         return ["display-message", "-p", opt_fmt, ";", "list-panes", "-a", "-F", pane_fmt]
 
     def prefetch_panes(self) -> None:
         """Start the tmux call `list_panes` makes now, so that tmux answers while
         this process imports the rest (the save hook's start-up)."""
-        nonce = os.urandom(9).hex()
-        self._prefetched = (nonce, self._start(self._list_args(nonce)))
+        self._prefetched = self._start(self._list_args())
 
     def list_panes(self) -> list[Pane]:
         """All panes of the server, and (in self.options) the global options above.
@@ -190,45 +194,32 @@ class Tmux:
         One tmux client runs `display-message` (the options, once) then
         `list-panes`: the options are not expanded again for every pane.
         """
-        if self._prefetched is not None:
-            nonce, started = self._prefetched
-            self._prefetched = None
-        else:
-            nonce = os.urandom(9).hex()
-            started = self._start(self._list_args(nonce))
-        sep = f"\x1f{nonce}\x1e"
-        end = f"\x1f{nonce}\x1d"
-        opt_end = f"\x1f{nonce}\x1c"
+        started = self._prefetched or self._start(self._list_args())
+        self._prefetched = None
         try:
-            out = self._result(started, ("display-message",), True)
+            out = self._result_bytes(started, ("display-message",), True)
         except TmuxError:
             # No session to show the options from (a server kept alive by
             # exit-empty off), or no server: the listing alone says which.
-            return self._list_panes_with_options(sep, end)
-        head, found, rest = out.partition(opt_end + "\n")
-        opts = head.split(sep)
-        if not found or len(opts) != len(OPTIONS):
+            return self._list_panes_with_options()
+        records = tmuxfmt.parse(out)
+        if not records or len(records[0]) != len(OPTIONS):
             raise TmuxError("tmux display-message answered in an unexpected format")
-        self.options = dict(zip(OPTIONS, opts))
-        return self._parse_panes(rest, sep, end, len(PANE_FIELDS))
+        self.options = dict(zip(OPTIONS, records[0]))
+        return self._panes(records[1:], len(PANE_FIELDS))
 
-    def _list_panes_with_options(self, sep: str, end: str) -> list[Pane]:
+    def _list_panes_with_options(self) -> list[Pane]:
         fields = [*PANE_FIELDS, *OPTIONS]
-        fmt = sep.join("#{" + f + "}" for f in fields) + end
-        out = self.run("list-panes", "-a", "-F", fmt)
-        for record in out.split(end + "\n"):
-            values = record.split(sep)
+        records = self.query(["list-panes", "-a", "-F"], fields)
+        for values in records:
             if len(values) == len(fields):
                 self.options = dict(zip(OPTIONS, values[len(PANE_FIELDS) :]))
-        return self._parse_panes(out, sep, end, len(fields))
+        return self._panes(records, len(fields))
 
     @staticmethod
-    def _parse_panes(out: str, sep: str, end: str, nfields: int) -> list[Pane]:
+    def _panes(records: list[list[str]], nfields: int) -> list[Pane]:
         panes: list[Pane] = []
-        for record in out.split(end + "\n"):
-            if not record:
-                continue
-            values = record.split(sep)
+        for values in records:
             if len(values) != nfields:
                 raise TmuxError("tmux list-panes answered in an unexpected format")
             panes.append(
@@ -247,23 +238,33 @@ class Tmux:
             )
         return panes
 
+    def query(
+        self, args: Sequence[str], fields: Sequence[str], check: bool = True
+    ) -> list[list[str]]:
+        """Run `tmux ARGS FORMAT` for a format of `fields` (see tmuxfmt): one list of
+        values per record tmux printed, each exactly as tmux holds it."""
+        full = (*args, tmuxfmt.record_format(tuple(fields)))
+        return tmuxfmt.parse(self._result_bytes(self._start(full), full, check))
+
     def option(self, name: str) -> str:
         """A global option's value ('' when unset)."""
-        return self.run("show-options", "-gqv", name, check=False).rstrip("\n")
+        try:
+            return self.options_of([name])[name]
+        except TmuxError:
+            # No session to expand a format in: the option's raw value (what
+            # tmux 3.4/3.5 print escaped; only a value with control bytes differs).
+            return self.run("show-options", "-gqv", name, check=False).rstrip("\n")
 
     def options_of(self, names: Sequence[str], target: Optional[str] = None) -> dict[str, str]:
         """Several user options in one tmux call ('' for unset ones), as seen from
         `target` (a pane, e.g. $TMUX_PANE) or the current client."""
-        nonce = os.urandom(9).hex()
-        sep = f"\x1f{nonce}\x1e"
-        fmt = sep.join("#{" + n + "}" for n in names)
         args = ["display-message", "-p"]
         if target:
             args += ["-t", target]
-        values = self.run(*args, fmt).rstrip("\n").split(sep)
-        if len(values) != len(names):
+        records = self.query(args, names)
+        if len(records) != 1 or len(records[0]) != len(names):
             raise TmuxError("tmux display-message answered in an unexpected format")
-        return dict(zip(names, values))
+        return dict(zip(names, records[0]))
 
     def send_literal(self, pane_id: str, text: str) -> None:
         # tmux reads an argument that ends in ';' as a command separator and
