@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import Callable
 
 from assistant_resurrect import __version__, assistants, paths
 from assistant_resurrect.errors import AgentError
-from assistant_resurrect.tmux import Tmux
+from assistant_resurrect.tmux import TESTED_TMUX, Tmux
 
 HOOKS = {
     "@resurrect-hook-post-save-layout": "save",
@@ -18,13 +19,29 @@ HOOKS = {
 }
 
 
+def tmux_outside_tested(version: str) -> str:
+    """A warning when `tmux -V` names a release outside the range CI tests ('' inside)."""
+    low, high = TESTED_TMUX
+    tested = f"tmux {low[0]}.{low[1]} to {high[0]}.{high[1]}"
+    found = re.search(r"(\d+)\.(\d+)", version)
+    if not found:
+        return f"cannot tell the release of {version!r}; tested are {tested}"
+    if low <= (int(found.group(1)), int(found.group(2))) <= high:
+        return ""
+    return f"{version} is outside the tested range ({tested}); saves and restores may fail"
+
+
 def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     problems: list[str] = []
     notes: list[str] = []
     notes.append(f"assistant-resurrect {__version__}, Python {sys.version.split()[0]}")
+    warnings: list[str] = []
     try:
         version = tmux.run("-V").strip()
         notes.append(f"{version} at {tmux.exe}")
+        outside = tmux_outside_tested(version)
+        if outside:
+            warnings.append(outside)
         tmux.list_panes()
     except AgentError as exc:
         out(f"PROBLEM: {exc}")
@@ -85,6 +102,8 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
         problems.append("psutil is not installed in the agent's environment; reinstall it")
     for note in notes:
         out(f"ok: {note}")
+    for warning in warnings:
+        out(f"WARNING: {warning}")
     for problem in problems:
         out(f"PROBLEM: {problem}")
     if not problems:

@@ -21,6 +21,10 @@ TYPE_CHECKING = False  # not from typing: importing typing costs every hook run 
 if TYPE_CHECKING:
     from typing import Optional
 
+# The tmux releases CI runs the integration and hostile suites against (Debian's
+# 3.1c, 3.3a, 3.5a and 3.7c): `doctor` warns outside this range.
+TESTED_TMUX = ((3, 1), (3, 7))
+
 # Global options read with the pane listing, in one call (one tmux client).
 OPTIONS = (
     "@resurrect-dir",
