@@ -10,8 +10,33 @@ export PATH="$venv/bin:$PATH"
 
 echo "== ruff"
 ruff check runtime tests benchmarks roles molecule
-echo "== pytest"
+echo "== pytest (host tmux: $(tmux -V 2>&1))"
 pytest "$@"
+
+# The tmux matrix: the integration and hostile suites (every save, restore,
+# attach and pending path) again against each other tmux release that
+# scripts/setup.d/20-tmux-versions.sh unpacked (3.1c, 3.5a); 3.7c runs in a
+# container (scripts/test.d/40-tmux-container.sh). Only on a full run (no
+# pytest arguments) or when AR_TMUX_MATRIX=1.
+if [ "$#" -eq 0 ] || [ "${AR_TMUX_MATRIX:-0}" = 1 ]; then
+  matrix=()
+  for t in "${AR_TMUX_PREFIX:-/opt/assistant-resurrect-tmux}"/*/usr/bin/tmux; do
+    [ -x "$t" ] && matrix+=("$t")
+  done
+  if [ "${#matrix[@]}" -eq 0 ]; then
+    echo "== tmux matrix: NO other tmux found (run scripts/setup.d/20-tmux-versions.sh)" >&2
+    [ "${CI:-}" != true ] || exit 1
+  fi
+  failed=()
+  for t in "${matrix[@]}"; do
+    echo "== pytest tests/integration tests/hostile against $("$t" -V) ($t)"
+    AR_TMUX=$t pytest -q tests/integration tests/hostile || failed+=("$("$t" -V)")
+  done
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "== tmux matrix FAILED on: ${failed[*]}" >&2
+    exit 1
+  fi
+fi
 for step in scripts/test.d/*.sh; do
   [ -e "$step" ] || continue
   echo "== $step"
