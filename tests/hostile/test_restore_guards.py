@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import pytest
 
+from assistant_resurrect.tmux import Tmux
 from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import CANARIES
@@ -296,13 +297,13 @@ def test_hostile_session_names_get_their_own_commands(
         assert res.stdout, (name, res.stderr)
         out = res.stdout
         created[out[0]] = f"{i + 1:08d}-2222-4333-8444-555555555555"
-    # Addresses as tmux lists them (and as save would have recorded them).
-    listing = server.cmd(
-        "list-panes", "-a", "-F", "#{session_id}\x1f#{pane_id}\x1f#{session_name}"
-    ).stdout
+    # Addresses as tmux holds them (and as save would have recorded them), read
+    # with the agent's escaping-proof formats (tmux 3.4/3.5 escape raw output).
+    listing = Tmux(socket_name=server.socket_name).query(
+        ["list-panes", "-a", "-F"], ["session_id", "pane_id", "session_name"]
+    )
     sessions, want = [], {}
-    for line in listing:
-        sid, pane_id, name = line.split("\x1f", 2)
+    for sid, pane_id, name in listing:
         if sid in created:
             sessions.append(entry(f"{name}:0.0", created[sid], tmp_path))
             want[pane_id] = created[sid]
