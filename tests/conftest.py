@@ -45,6 +45,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(f"these tests ran against {tmux_version()}")
 
+
 STAND_IN = r"""#!{python}
 import json, os, signal, subprocess, sys, time
 tool = os.path.basename(sys.argv[0])

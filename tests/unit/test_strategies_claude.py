@@ -29,7 +29,7 @@ def transcript(p: Proc, sid: str, before_start: bool = False) -> None:
 def test_project_dir_name_matches_claude() -> None:
     # seen with Claude Code 2.1.197: every non-alphanumeric character -> "-"
     assert project_dir_name("/home/arexplore/my.proj_x y-é") == "-home-arexplore-my-proj-x-y--"
-    assert project_dir_name("/a/\U0001F642") == "-a---"  # two UTF-16 units, two dashes
+    assert project_dir_name("/a/\U0001f642") == "-a---"  # two UTF-16 units, two dashes
     # past 200: cut, then "-" and base 36 of |Java-style 32-bit hash| of the cwd
     # (tests/realcli checks a long name against the real Claude)
     long = "/" + "x" * 250
@@ -52,15 +52,25 @@ def test_transcript_of_a_long_cwd(proc: Proc) -> None:
 def test_state_file(proc: Proc) -> None:
     """The SessionStart state file answers even when argv names another session
     (the user switched with /resume or /clear after starting)."""
-    proc.state_file("claude", {"tool": "claude", "pid": proc.pid, "session_id": U1,
-                               "start_time": proc.start, "timestamp": "2026-11-25T00:00:00Z"})
+    proc.state_file(
+        "claude",
+        {
+            "tool": "claude",
+            "pid": proc.pid,
+            "session_id": U1,
+            "start_time": proc.start,
+            "timestamp": "2026-11-25T00:00:00Z",
+        },
+    )
     transcript(proc, U3)
     assert proc.find("claude", ["claude", "--resume", U2]) == (U1, "state-file")
 
 
 def test_state_file_of_a_reused_pid_is_ignored(proc: Proc) -> None:
-    proc.state_file("claude", {"tool": "claude", "pid": proc.pid, "session_id": U1,
-                               "start_time": proc.start - 500})
+    proc.state_file(
+        "claude",
+        {"tool": "claude", "pid": proc.pid, "session_id": U1, "start_time": proc.start - 500},
+    )
     assert proc.find("claude", ["claude", "--resume", U2]) == (U2, "args")
 
 
@@ -105,9 +115,16 @@ def test_transcript_under_the_assistants_claude_config_dir(
 
 @pytest.mark.parametrize(
     ("args", "session"),
-    [([], True), (["--model", "opus", "-c"], True), (["fix the bug"], True),
-     (["mcp", "list"], False), (["doctor"], False), (["-p", "hi"], False),
-     (["--version"], False), (["agents"], False)],
+    [
+        ([], True),
+        (["--model", "opus", "-c"], True),
+        (["fix the bug"], True),
+        (["mcp", "list"], False),
+        (["doctor"], False),
+        (["-p", "hi"], False),
+        (["--version"], False),
+        (["agents"], False),
+    ],
 )
 def test_helpers_are_not_sessions(args: list[str], session: bool) -> None:
     from assistant_resurrect import assistants

@@ -49,16 +49,22 @@ class Proc:
     def found(self, argv: list[str], cwd: Optional[Path] = None) -> Found:
         launch = parse_launch(argv)
         assert launch is not None
-        return Found(pid=self.pid, launch=launch, start=self.start,
-                     cwd=str(cwd or self.cwd), pids=[self.pid])
+        return Found(
+            pid=self.pid, launch=launch, start=self.start, cwd=str(cwd or self.cwd), pids=[self.pid]
+        )
 
     def ctx(self, claimed: Optional[dict[str, int]] = None) -> Context:
         snap = procs.snapshot()
         log: Any = self.log_lines.append
         return Context(snap=snap, log=log, home=str(self.home), claimed=dict(claimed or {}))
 
-    def find(self, tool: str, argv: list[str], claimed: Optional[dict[str, int]] = None,
-             cwd: Optional[Path] = None) -> tuple[Optional[str], Optional[str]]:
+    def find(
+        self,
+        tool: str,
+        argv: list[str],
+        claimed: Optional[dict[str, int]] = None,
+        cwd: Optional[Path] = None,
+    ) -> tuple[Optional[str], Optional[str]]:
         assistant: Optional[Assistant] = by_name(tool)
         assert assistant is not None, f"{tool} is not registered"
         return assistant.find_session_id(self.ctx(claimed), self.found(argv, cwd))
@@ -81,8 +87,9 @@ class Proc:
         return path
 
 
-def make_proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-              extra_env: Optional[dict[str, str]] = None) -> Iterator[Proc]:
+def make_proc(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra_env: Optional[dict[str, str]] = None
+) -> Iterator[Proc]:
     """Body of each test module's `proc` fixture (`extra_env`: the stand-in
     assistant's own environment, which the strategies read)."""
     home = tmp_path / "home"
@@ -94,8 +101,7 @@ def make_proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("TMUX_ASSISTANT_RESURRECT_DIR", str(state))
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           **(extra_env or {})}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **(extra_env or {})}
     child = subprocess.Popen(["sleep", "300"], cwd=cwd, env=env)
     try:
         deadline = time.monotonic() + 5
@@ -105,8 +111,7 @@ def make_proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
             p = procs.read_proc(child.pid)
         assert p is not None
         time.sleep(0.05)  # files written from now on are newer than the start
-        yield Proc(pid=child.pid, start=p.start, cwd=cwd, home=home, state=state,
-                   log_lines=[])
+        yield Proc(pid=child.pid, start=p.start, cwd=cwd, home=home, state=state, log_lines=[])
     finally:
         child.kill()
         child.wait()

@@ -26,10 +26,18 @@ def proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proc]:
 
 
 def chat(p: Proc, project: str, sid: str, kind: str = "main", before_start: bool = False) -> None:
-    head = {"sessionId": sid, "projectHash": "h", "startTime": "2026-11-25T17:24:22.473Z",
-            "lastUpdated": "2026-11-25T17:24:22.473Z", "kind": kind}
-    p.write(f".gemini/tmp/{project}/chats/session-2026-11-25T17-24-{sid[:8]}.jsonl",
-            json.dumps(head) + '\n{"$set":{"messages":[]}}\n', before_start)
+    head = {
+        "sessionId": sid,
+        "projectHash": "h",
+        "startTime": "2026-11-25T17:24:22.473Z",
+        "lastUpdated": "2026-11-25T17:24:22.473Z",
+        "kind": kind,
+    }
+    p.write(
+        f".gemini/tmp/{project}/chats/session-2026-11-25T17-24-{sid[:8]}.jsonl",
+        json.dumps(head) + '\n{"$set":{"messages":[]}}\n',
+        before_start,
+    )
 
 
 def register(p: Proc, short: str) -> None:
@@ -89,8 +97,9 @@ def test_helpers_are_not_sessions(args: list[str], session: bool) -> None:
 def test_kept_args_and_resume_form() -> None:
     gemini = assistants.by_name("gemini")
     assert gemini is not None
-    kept = gemini.cli_args(["-m", "gemini-2.5-flash", "--resume", "latest", "-y",
-                            "-i", "first prompt", "a prompt"])
+    kept = gemini.cli_args(
+        ["-m", "gemini-2.5-flash", "--resume", "latest", "-y", "-i", "first prompt", "a prompt"]
+    )
     assert kept == ["-m", "gemini-2.5-flash", "-y"]
     assert gemini.model(["-m", "gemini-2.5-flash"]) == "gemini-2.5-flash"
     assert gemini.resume_argv("gemini", kept, G_NEW) == ["gemini", *kept, "--resume", G_NEW]

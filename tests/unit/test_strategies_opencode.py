@@ -28,9 +28,16 @@ def proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proc]:
 def make_db(path: Path, cwd: Path, drop: Optional[str] = None, wal: bool = False) -> None:
     """An opencode.db `session` table with the columns 1.18.33 has that we read."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    cols = ["id TEXT PRIMARY KEY", "project_id TEXT", "parent_id TEXT", "directory TEXT",
-            "title TEXT", "time_created INTEGER", "time_updated INTEGER",
-            "time_archived INTEGER"]
+    cols = [
+        "id TEXT PRIMARY KEY",
+        "project_id TEXT",
+        "parent_id TEXT",
+        "directory TEXT",
+        "title TEXT",
+        "time_created INTEGER",
+        "time_updated INTEGER",
+        "time_archived INTEGER",
+    ]
     cols = [c for c in cols if not (drop and c.startswith(drop + " "))]
     conn = sqlite3.connect(path)
     if wal:
@@ -44,13 +51,22 @@ def make_db(path: Path, cwd: Path, drop: Optional[str] = None, wal: bool = False
         (S_ELSEWHERE, None, "/somewhere/else", 6000, None),
     ]
     for sid, parent, directory, updated, archived in rows:
-        values = {"id": sid, "project_id": "p", "parent_id": parent, "directory": directory,
-                  "title": "t", "time_created": updated, "time_updated": updated,
-                  "time_archived": archived}
+        values = {
+            "id": sid,
+            "project_id": "p",
+            "parent_id": parent,
+            "directory": directory,
+            "title": "t",
+            "time_created": updated,
+            "time_updated": updated,
+            "time_archived": archived,
+        }
         if drop:
             values.pop(drop)
-        conn.execute(f"INSERT INTO session ({', '.join(values)}) VALUES "
-                     f"({', '.join('?' * len(values))})", list(values.values()))
+        conn.execute(
+            f"INSERT INTO session ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
     conn.commit()
     conn.close()
 
@@ -67,14 +83,29 @@ def test_args(proc: Proc) -> None:
 
 def test_plugin_state(proc: Proc) -> None:
     make_db(db_path(proc), proc.cwd)
-    proc.state_file("opencode", {"tool": "opencode", "pid": proc.pid, "session_id": S_PLUGIN,
-                                 "start_time": proc.start, "timestamp": "x"})
+    proc.state_file(
+        "opencode",
+        {
+            "tool": "opencode",
+            "pid": proc.pid,
+            "session_id": S_PLUGIN,
+            "start_time": proc.start,
+            "timestamp": "x",
+        },
+    )
     assert proc.find("opencode", ["opencode"]) == (S_PLUGIN, "plugin-state")
 
 
 def test_plugin_state_of_a_reused_pid_is_ignored(proc: Proc) -> None:
-    proc.state_file("opencode", {"tool": "opencode", "pid": proc.pid, "session_id": S_PLUGIN,
-                                 "start_time": proc.start - 300})
+    proc.state_file(
+        "opencode",
+        {
+            "tool": "opencode",
+            "pid": proc.pid,
+            "session_id": S_PLUGIN,
+            "start_time": proc.start - 300,
+        },
+    )
     assert proc.find("opencode", ["opencode"]) == (None, None)
 
 
@@ -106,8 +137,9 @@ def test_db_schema_drift_skips_with_one_log_line(proc: Proc) -> None:
     assert len(lines) == 1 and "strategy skipped" in lines[0]
 
 
-def test_db_from_the_assistants_opencode_db(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_from_the_assistants_opencode_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     custom = tmp_path / "elsewhere" / "oc.db"
     gen = make_proc(tmp_path, monkeypatch, {"OPENCODE_DB": str(custom)})
     p = next(gen)

@@ -40,8 +40,10 @@ try { fileMode = fs.statSync(file).mode & 0o777; } catch {}
 console.log(JSON.stringify({ data, dirMode, fileMode, pid: process.pid, file }));
 """
 
-created = {"type": "session.created",
-           "properties": {"info": {"id": "ses_aaaaaaaaaaaa", "directory": "/proj"}}}
+created = {
+    "type": "session.created",
+    "properties": {"info": {"id": "ses_aaaaaaaaaaaa", "directory": "/proj"}},
+}
 
 
 def run_plugin(env: dict[str, str], expected: Path, events: list[dict[str, Any]]) -> dict[str, Any]:
@@ -49,10 +51,21 @@ def run_plugin(env: dict[str, str], expected: Path, events: list[dict[str, Any]]
     if node is None:
         pytest.skip("node is not installed")
     out = subprocess.run(
-        [node, "--input-type=module", "-e", SCRIPT, "--", str(PLUGIN), str(expected),
-         json.dumps(events)],
+        [
+            node,
+            "--input-type=module",
+            "-e",
+            SCRIPT,
+            "--",
+            str(PLUGIN),
+            str(expected),
+            json.dumps(events),
+        ],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     assert not Path(result["file"]).exists(), "the state file must be gone after exit"
@@ -68,11 +81,14 @@ def python_state_dir(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> Pa
 
 
 @pytest.mark.parametrize("case", ["explicit", "xdg", "tmpdir"])
-def test_state_dir_is_the_python_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     case: str) -> None:
+def test_state_dir_is_the_python_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
     env = {
-        "explicit": {"TMUX_ASSISTANT_RESURRECT_DIR": str(tmp_path / "explicit" / "d"),
-                     "XDG_RUNTIME_DIR": str(tmp_path / "run")},
+        "explicit": {
+            "TMUX_ASSISTANT_RESURRECT_DIR": str(tmp_path / "explicit" / "d"),
+            "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+        },
         "xdg": {"XDG_RUNTIME_DIR": str(tmp_path / "run"), "TMPDIR": str(tmp_path / "t")},
         "tmpdir": {"TMPDIR": str(tmp_path / "t")},
     }[case]
@@ -112,18 +128,26 @@ def test_group_writable_dir_is_tightened(tmp_path: Path) -> None:
 
 def test_follows_the_session_in_use_not_background_ones(tmp_path: Path) -> None:
     d = tmp_path / "state"
-    other = {"type": "session.created",
-             "properties": {"info": {"id": "ses_bbbbbbbbbbbb", "directory": "/proj"}}}
-    child = {"type": "session.created",
-             "properties": {"info": {"id": "ses_cccccccccccc", "parentID": "ses_bbbbbbbbbbbb",
-                                     "directory": "/proj"}}}
+    other = {
+        "type": "session.created",
+        "properties": {"info": {"id": "ses_bbbbbbbbbbbb", "directory": "/proj"}},
+    }
+    child = {
+        "type": "session.created",
+        "properties": {
+            "info": {"id": "ses_cccccccccccc", "parentID": "ses_bbbbbbbbbbbb", "directory": "/proj"}
+        },
+    }
     idle_a = {"type": "session.idle", "properties": {"sessionID": "ses_aaaaaaaaaaaa"}}
     events = [created, other, child, {"chat": {"sessionID": "ses_cccccccccccc"}}, idle_a]
     result = run_plugin({"TMUX_ASSISTANT_RESURRECT_DIR": str(d)}, d, events)
     # the sub-agent session and the first session finishing in the
     # background do not take over from the session the user moved to
     assert result["data"]["session_id"] == "ses_bbbbbbbbbbbb"
-    result = run_plugin({"TMUX_ASSISTANT_RESURRECT_DIR": str(d)}, d,
-                        [*events, {"chat": {"sessionID": "ses_aaaaaaaaaaaa"}}])
+    result = run_plugin(
+        {"TMUX_ASSISTANT_RESURRECT_DIR": str(d)},
+        d,
+        [*events, {"chat": {"sessionID": "ses_aaaaaaaaaaaa"}}],
+    )
     assert result["data"]["session_id"] == "ses_aaaaaaaaaaaa"
     assert result["data"]["event"] == "chat.message"

@@ -456,7 +456,9 @@ def restore(
                 out(f"skip {p.address}: {p.skip}")
         else:
             todo.append(p)
-    now, later, sessions = todo, {}, {}
+    now = todo
+    later: dict[str, list[Plan]] = {}
+    sessions: dict[str, pending.Session] = {}
     if mode == "attached" and todo:
         now, later, sessions = split_by_client(tmux, todo)
     if dry_run:

@@ -66,7 +66,7 @@ def waiting(tmux: Tmux, out: Callable[[str], None]) -> None:
         return
     out("")
     out(f"{len(items)} resume(s) waiting for a client to show their session:")
-    rows = [("PANE", "TOOL", "SESSION ID", "WAITING SINCE")]
+    rows: list[tuple[object, ...]] = [("PANE", "TOOL", "SESSION ID", "WAITING SINCE")]
     rows += [(e.get("pane"), e.get("tool"), e.get("session_id"), since) for _, since, e in items]
     widths = (24, 9, 38, 20)
     for row in rows:

@@ -168,7 +168,7 @@ def from_legacy(doc: dict[str, Any]) -> dict[str, Any]:
                 "session_id": old.get("session_id") or None,
                 "id_source": "legacy",
                 "cwd": old.get("cwd"),
-                "pid": int(pid) if str(pid).isdigit() else None,
+                "pid": int(str(pid)) if str(pid).isdigit() else None,
                 "program": old.get("tool"),
                 "model": old.get("model") or None,
                 "cli_args": cli_args,

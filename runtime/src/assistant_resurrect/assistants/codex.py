@@ -197,9 +197,9 @@ class Codex(Assistant):
             recent = [r for r in rows if max(r[1] or 0, r[2] or 0) >= since]
             # Threads this process created (first the earliest after its start),
             # then threads it may have resumed (most recently updated first).
-            created = sorted((r for r in recent if (r[1] or 0) >= since), key=lambda r: r[1])
+            made = sorted((r for r in recent if (r[1] or 0) >= since), key=lambda r: r[1])
             resumed = [r for r in recent if (r[1] or 0) < since]
-            for sid, _, _ in created + resumed:
+            for sid, _, _ in made + resumed:
                 if _files.unclaimed(ctx, found, sid):
                     return str(sid)
             if "--last" in flags:  # resumed the newest thread, no new message yet
