@@ -73,12 +73,6 @@ def sessions(tmux: Tmux) -> dict[str, Session]:
     return found
 
 
-def pane_sessions(tmux: Tmux) -> dict[str, str]:
-    """pane ID -> session ID."""
-    records = tmux.query(["list-panes", "-a", "-F"], ("pane_id", "session_id"))
-    return {values[0]: values[1] for values in records if len(values) == 2}
-
-
 # -- the pending file --------------------------------------------------------
 
 

@@ -181,14 +181,6 @@ class Snapshot(Record):
                     seen.add(child)
                     queue.append((child, depth + 1))
 
-    def ancestors(self, pid: int) -> Iterator[int]:
-        seen = set()
-        proc = self.procs.get(pid)
-        while proc is not None and proc.ppid and proc.ppid not in seen:
-            seen.add(proc.ppid)
-            yield proc.ppid
-            proc = self.procs.get(proc.ppid)
-
 
 def snapshot() -> Snapshot:
     """All processes visible to this user (pid, ppid, name, start time)."""

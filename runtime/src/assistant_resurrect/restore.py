@@ -301,13 +301,12 @@ def split_by_client(
 ) -> tuple[list[Plan], dict[str, list[Plan]], dict[str, pending.Session]]:
     """(plans whose session a client shows, {session ID: plans of a session none shows},
     the sessions)."""
-    by_pane = pending.pane_sessions(tmux)
     sessions = pending.sessions(tmux)
     now: list[Plan] = []
     later: dict[str, list[Plan]] = {}
     for p in todo:
         assert p.pane is not None
-        sid = by_pane.get(p.pane.pane_id, "")
+        sid = p.pane.session_id
         session = sessions.get(sid)
         if session is None or session.attached:
             now.append(p)

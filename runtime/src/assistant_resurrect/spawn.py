@@ -72,14 +72,6 @@ def finish(started: Started) -> tuple[int, bytes, bytes]:
     return os.waitstatus_to_exitcode(status), out, err
 
 
-def run(argv: Sequence[str], stdin: Optional[bytes] = None) -> tuple[int, bytes, bytes]:
-    """Run argv (looked up on PATH); return (exit status, stdout, stderr).
-
-    Raises FileNotFoundError when the program is not found.
-    """
-    return finish(start(argv, stdin))
-
-
 def which(name: str, path: Optional[str] = None) -> Optional[str]:
     """The first executable `name` on PATH (shutil.which costs 5 ms to import)."""
     for folder in (path if path is not None else os.environ.get("PATH", os.defpath)).split(

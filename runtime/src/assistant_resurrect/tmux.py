@@ -45,7 +45,7 @@ PANE_FIELDS = (
     "pane_pid",
     "pane_current_command",
     "pane_current_path",
-    "session_attached",
+    "session_id",
     "pane_dead",
     "@assistant-resurrect-restored",
 )
@@ -63,7 +63,7 @@ class Pane(Record):
         "pane_pid",
         "current_command",
         "current_path",
-        "session_attached",
+        "session_id",
         "dead",
         "restored_marker",
     )
@@ -78,7 +78,7 @@ class Pane(Record):
         pane_pid: int,
         current_command: str,
         current_path: str,
-        session_attached: bool,
+        session_id: str,
         dead: bool,
         restored_marker: str,
     ) -> None:
@@ -89,7 +89,7 @@ class Pane(Record):
         self.pane_pid = pane_pid
         self.current_command = current_command
         self.current_path = current_path
-        self.session_attached = session_attached
+        self.session_id = session_id  # $N: survives a rename
         self.dead = dead
         self.restored_marker = restored_marker
 
@@ -235,7 +235,7 @@ class Tmux:
                     pane_pid=int(values[4] or 0),
                     current_command=values[5],
                     current_path=values[6],
-                    session_attached=values[7] not in ("", "0"),
+                    session_id=values[7],
                     dead=values[8] == "1",
                     restored_marker=values[9],
                 )
@@ -287,5 +287,3 @@ class Tmux:
     def capture(self, pane_id: str) -> str:
         return self.run("capture-pane", "-p", "-t", pane_id)
 
-    def command(self, args: Sequence[str], check: bool = True) -> str:
-        return self.run(*args, check=check)

@@ -30,7 +30,6 @@ INTERPRETER_VALUE_OPTIONS = frozenset(
     {"-r", "--require", "--import", "--loader", "--experimental-loader", "--conditions", "-C"}
 )
 SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".exe", ".sh", ".ts")
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def script_stem(name: str) -> str:
