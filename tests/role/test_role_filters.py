@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import re
 
@@ -117,3 +119,304 @@ def test_legacy_marker_block_is_removed_whole():
         "# --- end tmux-assistant-resurrect ---\nrun '~/.tmux/plugins/tpm/tpm'\n"
     )
     assert LEGACY.sub("", text) == "a\nrun '~/.tmux/plugins/tpm/tpm'\n"
+
+
+# --- Filters that hold the tasks' and the template's logic ---------------------
+
+FACTS = {"user_id": "u", "user_uid": 1000, "user_dir": "/home/u", "env": {"HOME": "/srv/u"}}
+
+
+def test_unique_paths_keeps_first_and_ignores_case_like_ansible():
+    assert filters.unique_paths(["/a", "/b", "/a", "/B", "/c"]) == ["/a", "/b", "/c"]
+
+
+def test_slurped_text_and_json():
+    content = base64.b64encode(b'{"tmux_conf": "/h/.tmux.conf"}').decode()
+    assert filters.slurped_text({"content": content}) == '{"tmux_conf": "/h/.tmux.conf"}'
+    assert filters.slurped_json({"content": content}) == {"tmux_conf": "/h/.tmux.conf"}
+    assert filters.slurped_text({"skipped": True}) == ""
+    assert filters.slurped_json({"failed": True, "msg": "missing"}) == {}
+    raw = base64.b64encode(b"set -g @x '\xff'\n").decode()
+    assert filters.slurped_text({"content": raw}) == "set -g @x '\udcff'\n"
+
+
+def test_users_or_self():
+    assert filters.users_or_self(["a", {"name": "b"}], FACTS) == ["a", {"name": "b"}]
+    assert filters.users_or_self([], FACTS) == [{"name": "u", "home": "/srv/u"}]
+    no_home = {**FACTS, "env": {}}
+    assert filters.users_or_self([], no_home) == [{"name": "u", "home": "/home/u"}]
+
+
+def test_user_home_and_uid():
+    getent = {"ansible_facts": {"getent_passwd": {"b": ["x", "1001", "1001", "", "/home/b"]}}}
+    skipped = {"skipped": True}
+    assert filters.user_home(getent, "b", "", FACTS) == "/home/b"
+    assert filters.user_home(getent, "b", "/given", FACTS) == "/given"
+    assert filters.user_home(skipped, "u", "", FACTS) == "/srv/u"
+    assert filters.user_uid(getent, "b", FACTS) == 1001
+    assert filters.user_uid(skipped, "u", FACTS) == 1000
+
+
+def test_dir_candidates():
+    found = filters.dir_candidates(
+        "/home/u",
+        ".local/share/assistant-resurrect",
+        ".local/bin",
+        ".config/assistant-resurrect",
+        ".claude/settings.json",
+        ".config/opencode/plugins",
+    )
+    assert found == [
+        "/home/u/.local/share",
+        "/home/u/.local",
+        "/home/u/.local/bin",
+        "/home/u/.config",
+        "/home/u/.claude",
+        "/home/u/.config/opencode/plugins",
+        "/home/u/.config/opencode",
+        "/home/u/.config/systemd/user/default.target.wants",
+        "/home/u/.config/systemd/user",
+        "/home/u/.config/systemd",
+        "/home/u/.config/tmux/plugins",
+        "/home/u/.config/tmux",
+        "/home/u/.tmux/plugins",
+        "/home/u/.tmux",
+    ]
+    # A data dir right under home: home itself is never a candidate.
+    assert "/home/u" not in filters.dir_candidates("/home/u", "data", "/opt/bin", "c", "s", "o")
+
+
+def test_build_id():
+    expected = hashlib.sha256(b"source\nabc\n--no-index --find-links /w\npython3").hexdigest()[:16]
+    assert filters.build_id("source", "abc", "--no-index --find-links /w", "python3") == expected
+    assert filters.build_id("source", "abc", ["--no-index", "--find-links", "/w"], "python3") == (
+        expected
+    )
+    others = {
+        filters.build_id("pip", "abc", "--no-index --find-links /w", "python3"),
+        filters.build_id("source", "abd", "--no-index --find-links /w", "python3"),
+        filters.build_id("source", "abc", "", "python3"),
+        filters.build_id("source", "abc", "--no-index --find-links /w", "python3.12"),
+    }
+    assert expected not in others and len(others) == 4
+
+
+def test_pip_install_argv():
+    assert filters.pip_install_argv(
+        "/v/bin/python", "--no-index --find-links '/w s'", "/a.tgz"
+    ) == [
+        "/v/bin/python",
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--no-cache-dir",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        "/w s",
+        "/a.tgz",
+    ]
+    assert filters.pip_install_argv("p", "", "spec")[-2:] == ["--quiet", "spec"]
+
+
+def test_package_names():
+    assert filters.package_names(["tmux", "git"], False) == ["tmux", "git"]
+    assert filters.package_names(["tmux"], True) == ["tmux", "tmux-plugin-manager"]
+    assert filters.package_names(["tmux"], "False") == ["tmux"]
+
+
+def _stats(first: bool, second: bool) -> dict:
+    return {
+        "results": [
+            {"item": "/h/.tmux.conf", "stat": {"exists": first}},
+            {"item": "/h/.config/tmux/tmux.conf", "stat": {"exists": second}},
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "given", "chosen"),
+    [
+        (False, False, "", "/h/.tmux.conf"),
+        (True, True, "", "/h/.tmux.conf"),
+        (True, False, "", "/h/.tmux.conf"),
+        (False, True, "", "/h/.config/tmux/tmux.conf"),
+        (False, True, "dot/tmux.conf", "/h/dot/tmux.conf"),
+    ],
+)
+def test_choose_tmux_conf(first, second, given, chosen):
+    assert filters.choose_tmux_conf(_stats(first, second), given, "/h") == chosen
+
+
+def test_stat_of():
+    stats = _stats(True, False)
+    assert filters.stat_of(stats, "/h/.tmux.conf") == {"exists": True}
+    assert filters.stat_of(stats, "/h/.config/tmux/tmux.conf") == {"exists": False}
+    assert filters.stat_of(stats, "/elsewhere") == {"exists": False}
+    assert filters.stat_of({"results": [{"item": "/x", "stat": {}}]}, "/x") == {"exists": False}
+
+
+def test_plugin_folder():
+    assert filters.plugin_folder("", "/h", "/h/.tmux.conf") == "/h/.tmux/plugins"
+    assert filters.plugin_folder("", "/h", "/h/.config/tmux/tmux.conf") == "/h/.config/tmux/plugins"
+    assert filters.plugin_folder("", "/h") == "/h/.tmux/plugins"
+    assert filters.plugin_folder("p", "/h", "/h/.config/tmux/tmux.conf") == "/h/p"
+    assert filters.plugin_folder("/opt/p/", "/h") == "/opt/p"
+
+
+def test_plugin_clones_and_paths():
+    sources = {
+        name: {"repo": f"/r/{name}.git", "version": f"v-{name}"}
+        for name in ("tmux-continuum", "tpm", "tmux-resurrect")
+    }
+    clones = filters.plugin_clones(sources, False)
+    assert [c["name"] for c in clones] == ["tpm", "tmux-resurrect", "tmux-continuum"]
+    assert clones[0] == {"name": "tpm", "repo": "/r/tpm.git", "version": "v-tpm"}
+    assert [c["name"] for c in filters.plugin_clones(sources, True)] == [
+        "tmux-resurrect",
+        "tmux-continuum",
+    ]
+    assert filters.plugin_paths("/h/.tmux/plugins") == [
+        "/h/.tmux/plugins/tpm",
+        "/h/.tmux/plugins/tmux-resurrect",
+        "/h/.tmux/plugins/tmux-continuum",
+    ]
+
+
+def test_user_tmux_text():
+    marker = ROLE_VARS["assistant_resurrect__marker"]
+    begin, end = marker.replace("{mark}", "BEGIN"), marker.replace("{mark}", "END")
+    legacy = "# tmux-assistant-resurrect\n"
+    text = f"a\n{legacy}{begin}\nsource-file x\n{end}\nb\n"
+    assert filters.user_tmux_text(text, marker) == f"a\n{legacy}b\n"
+    assert filters.user_tmux_text(text, marker, "(?m)" + LEGACY.pattern) == "a\nb\n"
+
+
+def test_missing_plugins():
+    conf = "set -g @plugin 'tmux-plugins/tmux-resurrect'\n"
+    assert filters.missing_plugins(conf, False) == ["tpm", "tmux-continuum"]
+    assert filters.missing_plugins("", True) == ["tmux-resurrect", "tmux-continuum"]
+
+
+def _settings(user_conf="", **given):
+    args = {
+        "processes": "",
+        "capture_env": "",
+        "continuum_restore": "on",
+        "continuum_save_interval": "15",
+        "tmux_options": {},
+        "assistants": ASSISTANTS,
+        **given,
+    }
+    return filters.snippet_settings(user_conf, **args)
+
+
+def test_snippet_settings_defaults():
+    assert _settings() == [["@continuum-restore", "on"], ["@continuum-save-interval", "15"]]
+
+
+def test_snippet_settings_order_and_user_wins():
+    user = "set -g @continuum-restore off\nset -g @resurrect-processes 'x'\n"
+    assert _settings(
+        user,
+        processes='ssh "~claude"',
+        capture_env="A B",
+        continuum_save_interval=5,
+        tmux_options={"@resurrect-processes": '"~codex" htop', "@x": True, "@y": ""},
+    ) == [
+        ["@assistant-resurrect-capture-env", "A B"],
+        ["@continuum-save-interval", "5"],
+        ["@resurrect-processes", "htop"],
+        ["@x", "True"],
+        ["@y", ""],
+    ]
+
+
+def test_snippet_settings_processes_and_empty_values():
+    assert _settings(
+        processes='"~claude" vim', continuum_restore="", continuum_save_interval=""
+    ) == [["@resurrect-processes", "vim"]]
+    assert _settings(processes='"~claude" "~gemini"', continuum_restore="") == [
+        ["@continuum-save-interval", "15"]
+    ]
+
+
+def test_with_tmux_user():
+    user = {"name": "u", "become": False, "snippet": "/s", "bin": "/b", "home": "/h"}
+    first = filters.with_tmux_user([], user)
+    assert first == [{"name": "u", "become": False, "snippet": "/s", "bin": "/b"}]
+    assert filters.with_tmux_user(first, {**user, "name": "v"})[1]["name"] == "v"
+
+
+def test_tmux_conf_paths():
+    candidates = ["/h/.tmux.conf", "/h/.config/tmux/tmux.conf"]
+    assert filters.tmux_conf_paths(candidates, {}, "", "/h") == candidates
+    assert filters.tmux_conf_paths(candidates, {"tmux_conf": "/h/.tmux.conf"}, "x.conf", "/h") == [
+        *candidates,
+        "/h/x.conf",
+    ]
+    assert filters.tmux_conf_paths(candidates, {"tmux_conf": "/d/t.conf"}, "", "/h")[-1] == (
+        "/d/t.conf"
+    )
+
+
+def test_state_folders():
+    assert filters.state_folders([], 1000) == [
+        "/run/user/1000/assistant-resurrect",
+        "/tmp/assistant-resurrect-1000",
+    ]
+    assert filters.state_folders(["/s"], 1000) == ["/s"]
+
+
+def test_holds_files():
+    found = {
+        "files": [
+            {"path": "/h/.tmux", "isdir": True},
+            {"path": "/h/.tmux/plugins", "isdir": True},
+            {"path": "/h/.tmux.conf", "isdir": False},
+            {"path": "/h/.config/x/f", "isdir": False},
+        ]
+    }
+    assert not filters.holds_files(found, "/h/.tmux")
+    assert filters.holds_files(found, "/h/.config")
+    assert filters.holds_files(found, "/h/.config/x")
+    assert not filters.holds_files({"skipped": True}, "/h/.config")
+
+
+def test_missing_paths():
+    stats = {
+        "results": [
+            {"item": "/a", "stat": {"exists": False}},
+            {"item": "/b", "stat": {"exists": True}},
+            {"item": "/c", "skipped": True},
+        ]
+    }
+    assert filters.missing_paths(stats) == ["/a"]
+    assert filters.missing_paths({}) == []
+
+
+def test_role_state_keeps_what_the_first_install_found():
+    found = {
+        "created_dirs": ["/h/.tmux"],
+        "tmux_conf": "/h/.tmux.conf",
+        "plugins_dir": "/h/.tmux/plugins",
+        "created": {"tmux_conf": True, "claude_settings": True, "linger": False},
+    }
+    assert filters.role_state({}, found) == {"version": 1, **found}
+    previous = {"version": 1, "created_dirs": [], "created": {"tmux_conf": False}}
+    assert filters.role_state(previous, found) == {
+        "version": 1,
+        "created_dirs": [],
+        "tmux_conf": "/h/.tmux.conf",
+        "plugins_dir": "/h/.tmux/plugins",
+        "created": {"tmux_conf": False, "claude_settings": True, "linger": False},
+    }
+
+
+def test_every_filter_is_registered_and_documented():
+    registered = filters.FilterModule().filters()
+    for name, func in registered.items():
+        assert name == "assistant_resurrect_" + func.__name__
+        assert func.__doc__
