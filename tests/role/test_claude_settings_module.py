@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import ROLE
 
@@ -184,3 +186,93 @@ def test_hooks_object_of_wrong_type_fails_install_but_not_uninstall(tmp_path):
     result = run_module(tmp_path, path=str(settings), state="absent")
     assert not result.get("failed") and result["changed"] is False
     assert settings.read_text() == '{"hooks": ["not", "an", "object"]}'
+
+
+def _folder_with_settings(tmp_path: Path, text: str) -> Path:
+    settings = tmp_path / "claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(text)
+    return settings
+
+
+def test_backup_is_made_before_a_change(tmp_path):
+    original = '{\n  "model": "opus"\n}\n'
+    settings = _folder_with_settings(tmp_path, original)
+    result = run_module(tmp_path, path=str(settings), backup=True)
+    assert result["changed"] is True
+    backup = Path(result["backup_file"])
+    assert backup.parent == settings.parent and backup.name.startswith("settings.json.")
+    assert backup.read_text() == original
+    assert ours(json.loads(settings.read_text()), "SessionStart") == [START]
+    assert sorted(p.name for p in settings.parent.iterdir()) == sorted(
+        ["settings.json", backup.name]
+    )
+
+
+def test_backup_is_made_before_removal_and_deletion(tmp_path):
+    settings = _folder_with_settings(tmp_path, "{}\n")
+    run_module(tmp_path, path=str(settings))
+    installed = settings.read_text()
+    result = run_module(
+        tmp_path, path=str(settings), state="absent", remove_if_empty=True, backup=True
+    )
+    assert result["changed"] is True and not settings.exists()
+    assert Path(result["backup_file"]).read_text() == installed
+
+
+def test_no_backup_without_a_change_or_for_a_new_file(tmp_path):
+    settings = tmp_path / "claude" / "settings.json"
+    created = run_module(tmp_path, path=str(settings), backup=True)
+    assert created["created"] is True and "backup_file" not in created
+    again = run_module(tmp_path, path=str(settings), backup=True)
+    assert again["changed"] is False and "backup_file" not in again
+    assert [p.name for p in settings.parent.iterdir()] == ["settings.json"]
+
+
+def test_no_backup_in_check_mode(tmp_path):
+    original = '{"model": "opus"}'
+    settings = _folder_with_settings(tmp_path, original)
+    result = run_module(tmp_path, check=True, path=str(settings), backup=True)
+    assert result["changed"] is True and "backup_file" not in result
+    assert [p.name for p in settings.parent.iterdir()] == ["settings.json"]
+    assert settings.read_text() == original
+
+
+def test_no_backup_unless_asked(tmp_path):
+    settings = _folder_with_settings(tmp_path, "{}\n")
+    result = run_module(tmp_path, path=str(settings))
+    assert result["changed"] is True and "backup_file" not in result
+    assert [p.name for p in settings.parent.iterdir()] == ["settings.json"]
+
+
+def test_documentation_describes_the_module():
+    spec = importlib.util.spec_from_file_location("ar_claude_settings", MODULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    doc = yaml.safe_load(module.DOCUMENTATION)
+    assert doc["module"] == "assistant_resurrect_claude_settings"
+    assert doc["short_description"] and doc["description"] and doc["version_added"]
+    options = doc["options"]
+    assert set(options) == {
+        "path",
+        "state",
+        "start_command",
+        "end_command",
+        "marker",
+        "legacy_suffixes",
+        "remove_if_empty",
+        "mode",
+        "backup",
+    }
+    for name, option in options.items():
+        assert option["description"] and option["type"], name
+        assert "required" in option, name
+    assert options["backup"] == {**options["backup"], "type": "bool", "default": False}
+    assert options["state"]["choices"] == ["present", "absent"]
+    attributes = doc["attributes"]
+    assert attributes["check_mode"]["support"] == "full"
+    assert attributes["diff_mode"]["support"] == "full"
+    assert attributes["platform"]["platforms"] == "posix"
+    assert yaml.safe_load(module.EXAMPLES)
+    returned = yaml.safe_load(module.RETURN)
+    assert {"path", "backup_file", "created", "removed"} <= set(returned)

@@ -18,6 +18,7 @@ description:
   - A file that is not valid JSON fails the task and is never overwritten.
   - The file is only rewritten when its content changes; the indentation
     and the trailing newline of the existing file are kept.
+  - A symlinked settings file stays a symlink; the file it points to is edited.
 version_added: "0.1.0"
 options:
   path:
@@ -27,17 +28,21 @@ options:
   state:
     description: C(present) adds or updates our entries; C(absent) removes them.
     type: str
+    required: false
     choices: [present, absent]
     default: present
   start_command:
     description: Command of the C(SessionStart) hook. Required when I(state=present).
     type: str
+    required: false
   end_command:
     description: Command of the C(SessionEnd) hook. Required when I(state=present).
     type: str
+    required: false
   marker:
     description: Substring that identifies our entries' commands.
     type: str
+    required: false
     default: "assistant-resurrect hook claude-session-"
   legacy_suffixes:
     description:
@@ -46,17 +51,44 @@ options:
         Used to migrate from the upstream bash plugin.
     type: list
     elements: str
+    required: false
     default: []
   remove_if_empty:
     description:
       - With I(state=absent), delete the file when nothing but an empty JSON
         object is left in it (for a file the role created).
     type: bool
+    required: false
     default: false
   mode:
     description: Mode of the file when it has to be created.
     type: raw
+    required: false
     default: "0600"
+  backup:
+    description:
+      - Before changing or deleting an existing file, keep a copy of it next
+        to it, named after it with a timestamp (as Ansible's file modules do).
+      - No copy is made when nothing changes, when the file is created, or
+        in check mode.
+    type: bool
+    required: false
+    default: false
+attributes:
+  check_mode:
+    description:
+      - Runs in check mode, reporting whether the file would change without
+        touching it.
+    support: full
+  diff_mode:
+    description:
+      - Returns the file before and after the change (or the change it would
+        make, in check mode) in diff mode.
+    support: full
+  platform:
+    description: The target systems it works on.
+    support: N/A
+    platforms: posix
 author:
   - assistant-resurrect contributors
 """
@@ -68,17 +100,42 @@ EXAMPLES = r"""
     start_command: /home/u/.local/bin/assistant-resurrect hook claude-session-start
     end_command: /home/u/.local/bin/assistant-resurrect hook claude-session-end
     legacy_suffixes: [claude-session-track.sh, claude-session-cleanup.sh]
+
+- name: Add the hooks, keeping a copy of the settings as they were
+  assistant_resurrect_claude_settings:
+    path: ~/.claude/settings.json
+    start_command: ~/.local/bin/assistant-resurrect hook claude-session-start
+    end_command: ~/.local/bin/assistant-resurrect hook claude-session-end
+    backup: true
+
+- name: Remove the hooks, and the file when nothing else is left in it
+  assistant_resurrect_claude_settings:
+    path: /home/u/.claude/settings.json
+    state: absent
+    remove_if_empty: true
 """
 
 RETURN = r"""
+path:
+  description: The file edited (the target of I(path) when it is a symlink).
+  type: str
+  returned: always
+  sample: /home/u/.claude/settings.json
+backup_file:
+  description: The copy of the file made before it was changed, with I(backup=true).
+  type: str
+  returned: when a copy was made
+  sample: /home/u/.claude/settings.json.12345.2026-01-31@12:00:00~
 created:
   description: Whether the file was (or, in check mode, would be) created.
   type: bool
   returned: always
+  sample: false
 removed:
   description: Number of hook entries removed (ours, stale ones and legacy ones).
   type: int
   returned: always
+  sample: 0
 """
 
 import json  # noqa: E402
@@ -180,6 +237,12 @@ def _ensure(hooks, event, command, marker):
     return removed
 
 
+def _backup(module, path, result):
+    """With backup=true, copy ``path`` next to itself before it changes."""
+    if module.params["backup"]:
+        result["backup_file"] = module.backup_local(path)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -191,6 +254,7 @@ def main():
             legacy_suffixes=dict(type="list", elements="str", default=[]),
             remove_if_empty=dict(type="bool", default=False),
             mode=dict(type="raw", default="0600"),
+            backup=dict(type="bool", default=False),
         ),
         required_if=[("state", "present", ("start_command", "end_command"))],
         supports_check_mode=True,
@@ -276,6 +340,7 @@ def main():
         if module._diff:
             result["diff"] = dict(before_header=path, after_header=path, before=original, after="")
         if not module.check_mode:
+            _backup(module, path, result)
             os.unlink(path)
         module.exit_json(**result)
     if original is not None and before == after:
@@ -294,6 +359,8 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
 
+    if original is not None:
+        _backup(module, path, result)
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         try:
