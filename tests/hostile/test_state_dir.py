@@ -166,7 +166,8 @@ def test_log_lines_carry_no_control_characters(
 ) -> None:
     """Values logged (pane addresses from session names, reasons) cannot forge
     log lines or send terminal escapes to whoever reads the log."""
-    server.new_session("evil\x1b]0;pwned\x07\nforged line")
+    # (raw tmux: libtmux cannot list a name holding a newline, which tmux 3.1 keeps raw)
+    server.cmd("new-session", "-d", "-s", "evil\x1b]0;pwned\x07\nforged line")
     server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
     layout = agent.fake_layout()
     sidecar = layout.with_name("assistant_resurrect_20261125T120000.json")

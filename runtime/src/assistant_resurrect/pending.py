@@ -26,11 +26,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from assistant_resurrect import paths
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.fileio import atomic_write, locked
+from assistant_resurrect.session import InvalidEntry, SavedSession
 from assistant_resurrect.tmux import Tmux
 
 VERSION = 1
@@ -86,41 +87,117 @@ def lock() -> Iterator[None]:
         yield
 
 
-def load(server: Server) -> dict[str, Any]:
-    """The pending document of this server (an empty one when none, unreadable,
-    or left by an earlier server that had the same PID)."""
-    empty: dict[str, Any] = {
-        "version": VERSION,
-        "server_pid": server.pid,
-        "server_start": server.start,
-        "socket": server.socket,
-        "sessions": {},
-    }
+class Waiting:
+    """One tmux session's resumes, waiting for a client to show it: the typed
+    form of one `sessions[<session id>]` value of the pending file."""
+
+    __slots__ = ("entries", "hook_index", "invalid", "name", "since", "source")
+
+    def __init__(
+        self,
+        name: str,
+        hook_index: Optional[int],
+        entries: list[tuple[str, SavedSession]],
+        since: str = "",
+        source: str = "",
+        invalid: Optional[list[str]] = None,
+    ) -> None:
+        self.name = name
+        self.hook_index = hook_index
+        self.entries = entries  # (pane ID, the saved session typed into that pane)
+        self.since = since
+        self.source = source
+        self.invalid = invalid or []  # why entries of the file did not load
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "hook_index": self.hook_index,
+            "since": self.since,
+            "source": self.source,
+            "entries": [{"pane_id": pid, "entry": s.to_json()} for pid, s in self.entries],
+        }
+
+    @classmethod
+    def load(cls, obj: object) -> Optional[Waiting]:
+        if not isinstance(obj, dict):
+            return None
+        index = obj.get("hook_index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            index = None
+        entries: list[tuple[str, SavedSession]] = []
+        invalid: list[str] = []
+        for item in obj.get("entries") or []:
+            pane_id = item.get("pane_id") if isinstance(item, dict) else None
+            if not isinstance(pane_id, str):
+                invalid.append("a waiting entry has no pane ID")
+                continue
+            try:
+                entries.append((pane_id, SavedSession.load(item.get("entry"))))
+            except InvalidEntry as exc:
+                invalid.append(f"{exc.address}: {exc}")
+        return cls(
+            str(obj.get("name") or ""),
+            index,
+            entries,
+            str(obj.get("since") or ""),
+            str(obj.get("source") or ""),
+            invalid,
+        )
+
+    def merge(self, entries: list[tuple[str, SavedSession]]) -> None:
+        """Newer entries replace those of the same pane."""
+        merged = dict(self.entries)
+        merged.update(entries)
+        self.entries = list(merged.items())
+
+
+def _sessions(doc: object) -> dict[str, Waiting]:
+    found = doc.get("sessions") if isinstance(doc, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    out = {}
+    for sid, value in found.items():
+        waiting = Waiting.load(value)
+        if waiting is not None:
+            out[str(sid)] = waiting
+    return out
+
+
+def load(server: Server) -> dict[str, Waiting]:
+    """The waiting sessions of this server (none when there is no file, it is
+    unreadable, or an earlier server that had the same PID left it)."""
     try:
         doc = json.loads(path_for(server).read_bytes())
     except (OSError, ValueError):
-        return empty
+        return {}
     if (
         not isinstance(doc, dict)
         or doc.get("version") != VERSION
         or doc.get("server_start") != server.start
-        or not isinstance(doc.get("sessions"), dict)
     ):
-        return empty
-    return doc
+        return {}
+    return _sessions(doc)
 
 
-def store(server: Server, doc: dict[str, Any]) -> None:
+def store(server: Server, sessions: dict[str, Waiting]) -> None:
     path = path_for(server)
-    if not doc.get("sessions"):
+    if not sessions:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return
+    doc = {
+        "version": VERSION,
+        "server_pid": server.pid,
+        "server_start": server.start,
+        "socket": server.socket,
+        "sessions": {sid: w.to_json() for sid, w in sessions.items()},
+    }
     atomic_write(path, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
 
 
-def read_only(tmux: Tmux) -> dict[str, Any]:
-    """The pending sessions of this server, for `status` (never creates anything)."""
+def read_only(tmux: Tmux) -> dict[str, Waiting]:
+    """The waiting sessions of this server, for `status` (never creates anything)."""
     try:
         server = Server.of(tmux)
         directory = paths.state_dir(create=False)
@@ -129,8 +206,7 @@ def read_only(tmux: Tmux) -> dict[str, Any]:
         return {}
     if not isinstance(doc, dict) or doc.get("server_start") != server.start:
         return {}
-    found = doc.get("sessions")
-    return found if isinstance(found, dict) else {}
+    return _sessions(doc)
 
 
 def prune() -> None:

@@ -6,26 +6,23 @@ import os
 import time
 from pathlib import Path
 
-from assistant_resurrect import capture, detect, paths, procs, store
+from assistant_resurrect import detect, paths, procs, store
 from assistant_resurrect.assistants.base import Context, Found
 from assistant_resurrect.log import Log
+from assistant_resurrect.session import SavedSession
 from assistant_resurrect.tmux import Pane, Tmux
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Optional
 
 
-def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[dict[str, Any]]:
+def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
     """A pane listing (from `tmux.list_panes()`, which also read the options) and
     one process snapshot -> the sessions to save."""
-    opts = tmux.options
     snap = procs.snapshot()
     ctx = Context(snap=snap, log=log, home=paths.home())
-    wanted, refused = capture.names(
-        opts.get("@assistant-resurrect-capture-env", ""),
-        capture.allowed(opts.get("@assistant-resurrect-capture-secret-env", "")),
-    )
+    wanted, refused = tmux.settings.capture_env()
     if refused:
         log(
             "not capturing " + ", ".join(refused) + " (invalid names or names that look like "
@@ -66,7 +63,7 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[dict[str, Any]]:
         else:
             log(f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID found")
 
-    sessions: list[dict[str, Any]] = []
+    sessions: list[SavedSession] = []
     for pane, det, f in found:
         a = det.assistant
         sid, source = ids[det.pid]
@@ -79,23 +76,23 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[dict[str, Any]]:
             model = a.state_model(ctx, f)
         program = det.launch.program if det.launch.direct else a.name
         sessions.append(
-            {
-                "pane": pane.address,
-                "pane_id": pane.pane_id,
-                "session_name": pane.session_name,
-                "window_index": pane.window_index,
-                "pane_index": pane.pane_index,
-                "tool": a.name,
-                "session_id": sid,
-                "id_source": source,
-                "cwd": f.cwd,
-                "pid": det.pid,
-                "started_at": f.start,
-                "program": program,
-                "model": model,
-                "cli_args": a.cli_args(det.launch.args),
-                "env": env,
-            }
+            SavedSession(
+                pane.address,
+                a.name,
+                sid,
+                pane_id=pane.pane_id,
+                session_name=pane.session_name,
+                window_index=pane.window_index,
+                pane_index=pane.pane_index,
+                id_source=source,
+                cwd=f.cwd,
+                pid=det.pid,
+                started_at=f.start,
+                program=program,
+                model=model,
+                cli_args=a.cli_args(det.launch.args),
+                env=env,
+            )
         )
     return sessions
 
@@ -106,7 +103,7 @@ def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
         layout = Path(layout_arg)
         rdir = layout.parent
     else:
-        rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
+        rdir = tmux.settings.resurrect_dir
         layout = store.last_layout(rdir) or rdir / (
             store.LAYOUT_PREFIX + time.strftime("%Y%m%dT%H%M%S") + store.LAYOUT_SUFFIX
         )
@@ -117,22 +114,23 @@ def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
         "version": store.VERSION,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "layout": layout.name,
-        "sessions": sessions,
+        "sessions": [s.to_json() for s in sessions],
     }
     path = store.write(rdir, layout, doc)
-    with_id = sum(1 for s in sessions if s["session_id"])
+    with_id = sum(1 for s in sessions if s.session_id)
     log(f"saved {len(sessions)} assistant session(s), {with_id} with an ID, to {path.name}")
     return 0
 
 
 def save_finish(tmux: Tmux) -> int:
     tmux.list_panes()
-    rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
+    settings = tmux.settings
+    rdir = settings.resurrect_dir
     if not rdir.is_dir():
         return 0
     log = Log(rdir / "assistant-save.log")
     store.finish(rdir, log)
-    if tmux.options.get("@resurrect-capture-pane-contents") == "on":
+    if settings.get("@resurrect-capture-pane-contents") == "on":
         strip_pane_contents(rdir, log)
     return 0
 
@@ -150,7 +148,11 @@ def strip_pane_contents(rdir: Path, log: Log) -> None:
     except Exception as exc:
         log(f"pane contents left as they are: {exc}")
         return
-    drop = {f"pane-{s.get('pane')}" for s in doc.get("sessions", []) if s.get("pane")}
+    drop = {
+        f"pane-{s['pane']}"
+        for s in doc.get("sessions", [])
+        if isinstance(s, dict) and isinstance(s.get("pane"), str) and s["pane"]
+    }
     if not drop:
         return
     import gzip

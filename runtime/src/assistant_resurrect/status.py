@@ -1,11 +1,17 @@
-"""`status`: what a save would record now, and what restore would type."""
+"""`status`: what a save would record now, and what restore would type.
+
+"Restore would type" comes from the restore planner itself (planner.plan, for
+the pane as tmux-resurrect would bring it back), so it is the very line a
+restore types: the same `cd`, the same quoting for the pane's shell.
+"""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from assistant_resurrect import assistants, command, paths, store
+from assistant_resurrect import procs, store
 from assistant_resurrect.log import Log
+from assistant_resurrect.planner import plan
 from assistant_resurrect.save import collect
 from assistant_resurrect.tmux import Tmux
 
@@ -16,30 +22,32 @@ def _cell(value: object, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _table(rows: list[tuple[object, ...]], widths: tuple[int, ...], out: Callable[[str], None]):
+    for row in rows:
+        out("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
 def status(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     panes = tmux.list_panes()
+    settings = tmux.settings
     sessions = collect(tmux, panes, Log(None))
-    by_pane = {s["pane"]: s for s in sessions}
-    rows = [("PANE", "TOOL", "SESSION ID", "FOUND BY", "RESTORE WOULD TYPE")]
+    by_pane = {s.pane: s for s in sessions}
+    by_addr = {p.address: p for p in panes}
+    snap = procs.snapshot()
+    env_names = settings.replay_env_names
+    rows: list[tuple[object, ...]] = [
+        ("PANE", "TOOL", "SESSION ID", "FOUND BY", "RESTORE WOULD TYPE")
+    ]
     for pane in panes:
         s = by_pane.get(pane.address)
         if s is None:
             rows.append((pane.address, "-", "-", "-", "nothing (no assistant)"))
             continue
-        tool = assistants.by_name(s["tool"])
-        if not s["session_id"] or tool is None:
-            would = "nothing (no session ID found)"
-        else:
-            argv = tool.resume_argv(s["program"], s["cli_args"], s["session_id"])
-            try:
-                would = command.build(argv, s["env"], None, None, "bash")
-            except command.UnquotableError as exc:
-                would = f"nothing ({exc})"
-        rows.append((pane.address, s["tool"], s["session_id"], s["id_source"], would))
-    widths = (24, 9, 38, 11, 70)
-    for row in rows:
-        out("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths)).rstrip())
-    rdir = paths.resurrect_dir(tmux.options.get("@resurrect-dir"))
+        p = plan(s, by_addr, snap, settings.shells, env_names, check_panes=False)
+        would = f"nothing ({p.skip})" if p.skip else p.text
+        rows.append((pane.address, s.tool, s.session_id, s.id_source, would))
+    _table(rows, (24, 9, 38, 11, 70), out)
+    rdir = settings.resurrect_dir
     last = store.last_layout(rdir)
     out("")
     out(f"{len(sessions)} assistant session(s) in {len(panes)} pane(s); resurrect dir {rdir}")
@@ -54,20 +62,11 @@ def waiting(tmux: Tmux, out: Callable[[str], None]) -> None:
     """The resumes that restore left waiting for a client to show their session."""
     from assistant_resurrect import pending
 
-    sessions = pending.read_only(tmux)
-    items = [
-        (s.get("name"), s.get("since"), item.get("entry") or {})
-        for s in sessions.values()
-        if isinstance(s, dict)
-        for item in s.get("entries") or []
-        if isinstance(item, dict) and isinstance(item.get("entry"), dict)
-    ]
+    items = [(w.since, saved) for w in pending.read_only(tmux).values() for _, saved in w.entries]
     if not items:
         return
     out("")
     out(f"{len(items)} resume(s) waiting for a client to show their session:")
     rows: list[tuple[object, ...]] = [("PANE", "TOOL", "SESSION ID", "WAITING SINCE")]
-    rows += [(e.get("pane"), e.get("tool"), e.get("session_id"), since) for _, since, e in items]
-    widths = (24, 9, 38, 20)
-    for row in rows:
-        out("  ".join(_cell(v, w).ljust(w) for v, w in zip(row, widths)).rstrip())
+    rows += [(s.pane, s.tool, s.session_id, since) for since, s in items]
+    _table(rows, (24, 9, 38, 20), out)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from assistant_resurrect import tmuxfmt
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.records import Record
+from assistant_resurrect.settings import OPTIONS, Settings
 from assistant_resurrect.spawn import Started, finish, start, which
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
@@ -25,17 +26,7 @@ if TYPE_CHECKING:
 # 3.1c, 3.3a, 3.5a and 3.7c): `doctor` warns outside this range.
 TESTED_TMUX = ((3, 1), (3, 7))
 
-# Global options read with the pane listing, in one call (one tmux client).
-OPTIONS = (
-    "@resurrect-dir",
-    "@resurrect-capture-pane-contents",
-    "@resurrect-processes",
-    "@continuum-save-interval",
-    "@assistant-resurrect-capture-env",
-    "@assistant-resurrect-capture-secret-env",
-    "@assistant-resurrect-shells",
-    "@assistant-resurrect-start",
-)
+# Global options are read with the pane listing, in one call (one tmux client).
 
 PANE_FIELDS = (
     "session_name",
@@ -143,6 +134,7 @@ class Tmux:
             self.socket_args = ["-L", socket_name]
         self._exe: Optional[str] = None
         self.options: dict[str, str] = {}
+        self._options_read = False
         self._prefetched: Optional[Started] = None
 
     @property
@@ -210,6 +202,7 @@ class Tmux:
         if not records or len(records[0]) != len(OPTIONS):
             raise TmuxError("tmux display-message answered in an unexpected format")
         self.options = dict(zip(OPTIONS, records[0]))
+        self._options_read = True
         return self._panes(records[1:], len(PANE_FIELDS))
 
     def _list_panes_with_options(self) -> list[Pane]:
@@ -218,7 +211,19 @@ class Tmux:
         for values in records:
             if len(values) == len(fields):
                 self.options = dict(zip(OPTIONS, values[len(PANE_FIELDS) :]))
+        self._options_read = True
         return self._panes(records, len(fields))
+
+    @property
+    def settings(self) -> Settings:
+        """The options as one object (read now unless a pane listing read them)."""
+        if not self._options_read:
+            try:
+                self.options = self.options_of(OPTIONS)
+                self._options_read = True
+            except TmuxError:
+                self.list_panes()  # no session to expand a format in: read per pane
+        return Settings(self.options)
 
     @staticmethod
     def _panes(records: list[list[str]], nfields: int) -> list[Pane]:
@@ -286,4 +291,3 @@ class Tmux:
 
     def capture(self, pane_id: str) -> str:
         return self.run("capture-pane", "-p", "-t", pane_id)
-
