@@ -29,6 +29,7 @@ INTERPRETERS = frozenset(
 INTERPRETER_VALUE_OPTIONS = frozenset(
     {"-r", "--require", "--import", "--loader", "--experimental-loader", "--conditions", "-C"}
 )
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".exe", ".sh", ".ts")
 
 
@@ -202,6 +203,12 @@ class Assistant:
     session_options: ClassVar[frozenset[str]] = frozenset()
     session_flags: ClassVar[frozenset[str]] = frozenset()  # e.g. --continue
     keep_positionals: ClassVar[bool] = False  # False: positionals are a first prompt
+    # An invocation with one of these options, or whose first positional is one
+    # of these subcommands, is a helper or a one-shot run, not a session.
+    not_session_options: ClassVar[frozenset[str]] = frozenset()
+    not_session_subcommands: ClassVar[frozenset[str]] = frozenset()
+    # What goes between the replayed arguments and the session ID on resume.
+    resume_form: ClassVar[tuple[str, ...]] = ("--resume",)
 
     # -- detection ---------------------------------------------------------
     def match(self, launch: Launch) -> bool:
@@ -215,6 +222,11 @@ class Assistant:
 
     def is_session(self, args: list[str]) -> bool:
         """False for helper invocations that are not interactive sessions."""
+        for tok in scan(args, self.value_options | self.session_options):
+            if tok.option in self.not_session_options:
+                return False
+            if tok.option is None:
+                return tok.raw[0] not in self.not_session_subcommands
         return True
 
     # -- session ID --------------------------------------------------------
@@ -275,4 +287,4 @@ class Assistant:
         return None
 
     def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
-        raise NotImplementedError
+        return [program, *cli_args, *self.resume_form, session_id]

@@ -12,17 +12,15 @@ Session ID strategies, first answer wins:
 from __future__ import annotations
 
 import os
-import re
 
 from assistant_resurrect.assistants import _files
-from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, scan
+from assistant_resurrect.assistants.base import UUID, Assistant, Context, Found, Strategy
 from assistant_resurrect.procs import same_start
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
     from typing import Optional
 
-UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # Claude names a project folder after its cwd (2.1.197, read from its code):
 # every UTF-16 unit that is not an ASCII letter or digit becomes "-"; a name
 # longer than 200 is cut to 200 and suffixed with "-" and the base-36 absolute
@@ -91,6 +89,8 @@ class Claude(Assistant):
     executables = ("claude",)
     script_markers = ("@anthropic-ai/claude-code/cli",)
     session_id_re = UUID
+    not_session_options = ONE_SHOT
+    not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {
             "--model",
@@ -120,14 +120,6 @@ class Claude(Assistant):
     session_options = frozenset({"--resume", "-r", "--session-id"})
     session_flags = frozenset({"--continue", "-c", "--fork-session"})
     keep_positionals = False
-
-    def is_session(self, args: list[str]) -> bool:
-        for tok in scan(args, self.value_options | self.session_options):
-            if tok.option in ONE_SHOT:
-                return False
-            if tok.option is None:
-                return tok.raw[0] not in SUBCOMMANDS
-        return True
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
@@ -202,6 +194,3 @@ class Claude(Assistant):
         if isinstance(model, dict):
             model = model.get("id") or model.get("display_name")
         return model if isinstance(model, str) and model else None
-
-    def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
-        return [program, *cli_args, "--resume", session_id]

@@ -19,7 +19,15 @@ import re
 import time
 
 from assistant_resurrect.assistants import _files
-from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, Token, scan
+from assistant_resurrect.assistants.base import (
+    UUID,
+    Assistant,
+    Context,
+    Found,
+    Strategy,
+    Token,
+    scan,
+)
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
@@ -27,7 +35,6 @@ if TYPE_CHECKING:
 
 THREAD_COLUMNS = ("id", "cwd", "created_at", "updated_at", "archived")
 STATE_DB = re.compile(r"state_(\d+)\.sqlite\Z")
-UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # Subcommands that are interactive sessions; every other subcommand is a helper
 # (app-server daemons, exec, login, mcp, ...).
 # `fork` starts a new session from an old one: saved with the new thread's ID
@@ -79,6 +86,7 @@ class Codex(Assistant):
     executables = ("codex",)
     script_markers = ("@openai/codex/bin/codex",)
     session_id_re = UUID
+    resume_form = ("resume",)
     value_options = frozenset(
         {
             "--config",
@@ -294,6 +302,3 @@ class Codex(Assistant):
                 continue  # first prompt
             kept.extend(tok.raw)
         return kept
-
-    def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
-        return [program, *cli_args, "resume", session_id]

@@ -18,16 +18,14 @@ Session ID strategies, first answer wins:
 from __future__ import annotations
 
 import os
-import re
 
 from assistant_resurrect.assistants import _files
-from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, scan
+from assistant_resurrect.assistants.base import UUID, Assistant, Context, Found, Strategy, scan
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
     from typing import Optional
 
-UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 SUBCOMMANDS = frozenset(
     {"mcp", "extensions", "extension", "skills", "skill", "hooks", "hook", "gemma"}
 )
@@ -55,6 +53,8 @@ class Gemini(Assistant):
     executables = ("gemini",)
     script_markers = ("@google/gemini-cli/",)
     session_id_re = UUID
+    not_session_options = NOT_SESSION_OPTIONS
+    not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {
             "--model",
@@ -80,14 +80,6 @@ class Gemini(Assistant):
         {"--resume", "-r", "--session-id", "--session-file", "--prompt-interactive", "-i"}
     )
     keep_positionals = False  # positionals are a first prompt
-
-    def is_session(self, args: list[str]) -> bool:
-        for tok in scan(args, self.value_options | self.session_options):
-            if tok.option in NOT_SESSION_OPTIONS:
-                return False
-            if tok.option is None:
-                return tok.raw[0] not in SUBCOMMANDS
-        return True
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [("args", self.id_from_args), ("chats", self.id_from_chats)]
@@ -165,6 +157,3 @@ class Gemini(Assistant):
         except (OSError, ValueError):
             return None
         return data if isinstance(data, dict) else None
-
-    def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
-        return [program, *cli_args, "--resume", session_id]

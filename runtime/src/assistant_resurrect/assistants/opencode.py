@@ -59,6 +59,8 @@ class OpenCode(Assistant):
     executables = ("opencode",)
     script_markers = ("opencode-ai/bin/opencode",)
     session_id_re = re.compile(r"ses_[A-Za-z0-9]{8,64}\Z")
+    not_session_subcommands = NOT_SESSIONS
+    resume_form = ("-s",)
     value_options = frozenset(
         {"--model", "-m", "--agent", "--port", "--hostname", "--log-level", "--prompt"}
     )
@@ -67,12 +69,6 @@ class OpenCode(Assistant):
     # `opencode [project]` changes into the project first: the saved cwd is that
     # folder and restore cd-s there, so the (possibly relative) path is not replayed.
     keep_positionals = False
-
-    def is_session(self, args: list[str]) -> bool:
-        for tok in scan(args, self.value_options | self.session_options):
-            if tok.option is None:
-                return tok.raw[0] not in NOT_SESSIONS
-        return True
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
@@ -148,6 +144,3 @@ class OpenCode(Assistant):
             path, "session", SESSION_COLUMNS, run, ctx.log, f"opencode pid {found.pid}"
         )
         return result
-
-    def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
-        return [program, *cli_args, "-s", session_id]
