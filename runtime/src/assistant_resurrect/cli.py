@@ -27,6 +27,9 @@ commands:
                             no client shows wait until one does
   status                    panes, detected assistants, session IDs, what restore would type
   doctor                    check the setup; non-zero exit with what to fix
+  assistants [--json | --markdown]
+                            the supported assistants: programs, session ID strategies,
+                            resume form, hooks and plugins (the registry, as data)
   hook claude-session-start | claude-session-end
                             Claude Code SessionStart/SessionEnd command hooks (JSON on stdin)
   version                   print the version
@@ -73,6 +76,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             if len(rest) != 1 or rest[0] not in HOOKS:
                 return _fail(f"hook needs one of: {', '.join(HOOKS)}")
             return HOOKS[rest[0]]()
+        if cmd == "assistants":
+            from assistant_resurrect.catalog import main as catalog
+
+            return catalog(rest)
         if cmd in ("version", "--version", "-V"):
             from assistant_resurrect import __version__
 

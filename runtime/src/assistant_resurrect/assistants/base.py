@@ -209,6 +209,12 @@ class Assistant:
     not_session_subcommands: ClassVar[frozenset[str]] = frozenset()
     # What goes between the replayed arguments and the session ID on resume.
     resume_form: ClassVar[tuple[str, ...]] = ("--resume",)
+    # How the tool tells us about session changes, installed by the role:
+    # `assistant-resurrect hook NAME` commands it runs, and plugin files
+    # (role files/ paths) it loads. Derived lists (role, doctor, docs) read these.
+    agent_hooks: ClassVar[tuple[str, ...]] = ()
+    plugin_files: ClassVar[tuple[str, ...]] = ()
+    display_name: ClassVar[str] = ""
 
     # -- detection ---------------------------------------------------------
     def match(self, launch: Launch) -> bool:

@@ -90,6 +90,8 @@ class Claude(Assistant):
     script_markers = ("@anthropic-ai/claude-code/cli",)
     session_id_re = UUID
     not_session_options = ONE_SHOT
+    display_name = "Claude Code"
+    agent_hooks = ("claude-session-start", "claude-session-end")
     not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {

@@ -87,6 +87,7 @@ class Codex(Assistant):
     script_markers = ("@openai/codex/bin/codex",)
     session_id_re = UUID
     resume_form = ("resume",)
+    display_name = "Codex CLI"
     value_options = frozenset(
         {
             "--config",

@@ -54,6 +54,7 @@ class Gemini(Assistant):
     script_markers = ("@google/gemini-cli/",)
     session_id_re = UUID
     not_session_options = NOT_SESSION_OPTIONS
+    display_name = "Gemini CLI"
     not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {

@@ -61,6 +61,8 @@ class OpenCode(Assistant):
     session_id_re = re.compile(r"ses_[A-Za-z0-9]{8,64}\Z")
     not_session_subcommands = NOT_SESSIONS
     resume_form = ("-s",)
+    display_name = "OpenCode"
+    plugin_files = ("opencode/assistant-resurrect.js",)
     value_options = frozenset(
         {"--model", "-m", "--agent", "--port", "--hostname", "--log-level", "--prompt"}
     )
