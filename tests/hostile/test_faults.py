@@ -29,6 +29,7 @@ from assistant_resurrect.tmux import Tmux
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import hostile_text
+from tests.screens import screen_lines, shows_prompt
 
 CODEX_ID = "0199a213-81c0-7800-8aa1-bbab2a035a53"
 CLAUDE_ID = "3f1e8a1c-1111-4222-8333-444455556666"
@@ -268,7 +269,7 @@ def test_a_corrupt_or_future_sidecar_stops_restore_and_touches_no_pane(
     session = server.new_session("work", start_directory=str(tmp_path))
     server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
     pane = session.windows[0].panes[0]
-    wait_for(lambda: any(line.strip() == "$" for line in pane.capture_pane()), what="prompt")
+    wait_for(lambda: shows_prompt(screen_lines(pane)), what="prompt")
     layout = agent.fake_layout()
     sidecar = layout.with_name("assistant_resurrect_20261125T120000.json")
     entry = {
@@ -284,7 +285,7 @@ def test_a_corrupt_or_future_sidecar_stops_restore_and_touches_no_pane(
     # The same sidecar, whole, is restored: the test would see a typed command.
     sidecar.write_bytes(valid)
     agent.run("restore", "--layout", str(layout), "--dry-run")
-    screen = pane.capture_pane()
+    screen = screen_lines(pane)
     for name, raw in corrupt_variants(valid).items():
         sidecar.write_bytes(raw)
         proc = agent.run("restore", "--layout", str(layout), check=False)
@@ -294,7 +295,7 @@ def test_a_corrupt_or_future_sidecar_stops_restore_and_touches_no_pane(
         assert err.count("\n") == 0, f"{name}: not one clear line: {err}"
         assert sidecar.name in err and "no pane was touched" in err.lower(), f"{name}: {err}"
         assert "unexpectedly" not in err and "Traceback" not in err, f"{name}: {err}"
-        assert pane.capture_pane() == screen, f"{name}: something was typed"
+        assert screen_lines(pane) == screen, f"{name}: something was typed"
         assert not server.cmd(
             "show-options", "-pqv", "-t", pane.pane_id, "@assistant-resurrect-restored"
         ).stdout

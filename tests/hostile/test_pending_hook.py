@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import RUNTIME_SRC, Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries
+from tests.screens import capture_args, count_lines_with, screen_lines_at
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("script"), reason="needs script(1) (util-linux) to attach a tmux client"
@@ -90,7 +91,7 @@ def test_the_attach_hook_survives_hostile_paths(
         )
         wait_for(
             lambda: subprocess.run(
-                [*tmux, "capture-pane", "-p", "-t", "work"], capture_output=True, text=True
+                [*tmux, *capture_args("work")], capture_output=True, text=True
             ).stdout.strip(),
             what="the prompt",
         )
@@ -141,7 +142,7 @@ def test_attached_mode_restore_run_three_times_types_once(
     wins = [session.windows[0]] + [session.new_window() for _ in ids[1:]]
     pane_ids = [w.panes[0].pane_id for w in wins]
     for p in pane_ids:
-        wait_for(lambda p=p: server.cmd("capture-pane", "-p", "-t", p).stdout, what="prompt")
+        wait_for(lambda p=p: screen_lines_at(server, p), what="prompt")
     layout = agent.fake_layout()
     layout.with_name("assistant_resurrect_20261125T120000.json").write_text(
         json.dumps(
@@ -188,8 +189,8 @@ def test_attached_mode_restore_run_three_times_types_once(
         time.sleep(1.0)  # a second copy would arrive now
         assert sorted(r["pane"] for r in records("claude")) == sorted(pane_ids)
         for p in pane_ids:
-            screen = server.cmd("capture-pane", "-p", "-t", p).stdout
-            assert sum("--resume" in line for line in screen) == 1, screen
+            screen = screen_lines_at(server, p)
+            assert count_lines_with(screen, "--resume") == 1, screen
     finally:
         client.terminate()
         client.wait()

@@ -27,6 +27,7 @@ from assistant_resurrect import assistants
 from tests.conftest import Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries, keep_server_alive
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
+from tests.screens import screen_lines
 
 PANES = 6
 EXAMPLES = int(os.environ.get("AR_HOSTILE_SHELL_EXAMPLES", "6"))
@@ -210,7 +211,7 @@ def run_example(
             (got,) = wait_for(arrived, timeout=15, what="every typable pane's assistant")
         except AssertionError:
             screens = {
-                w.panes[0].pane_id: "\n".join(w.panes[0].capture_pane()[-8:]) for w in windows
+                w.panes[0].pane_id: "\n".join(screen_lines(w.panes[0])[-8:]) for w in windows
             }
             log = (agent.resurrect_dir / "assistant-restore.log").read_text()
             raise AssertionError(

@@ -21,6 +21,7 @@ from assistant_resurrect import assistants
 from tests.conftest import Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries, keep_server_alive
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
+from tests.screens import screen_lines
 
 PANES = 4
 EXAMPLES = int(os.environ.get("AR_HOSTILE_CYCLE_EXAMPLES", "4"))
@@ -127,7 +128,7 @@ def test_save_then_restore_gives_the_assistant_its_hostile_arguments_back(
             spec = root / f"launch-{i}.json"
             argv = [str(tmp_path / "bin" / launch.tool), *argv_of(launch)]
             spec.write_text(json.dumps({"argv": argv, "cwd": str(cwd), "env": launch.env}))
-            wait_for(lambda p=pane: p.capture_pane(), what="prompt")
+            wait_for(lambda p=pane: screen_lines(p), what="prompt")
             pane.send_keys(f"{sys.executable} -c {json.dumps(LAUNCHER)} {spec}", enter=True)
             tool = assistants.by_name(launch.tool)
             assert tool is not None
