@@ -49,8 +49,7 @@ def test_match(argv: list[str], tool: str | None, args: list[str] | None) -> Non
     if tool is None:
         assert found is None
         return
-    if assistants.by_name(tool) is None:
-        pytest.skip(f"{tool} is not registered")
+    assert assistants.by_name(tool) is not None, f"{tool} is no longer in the registry"
     assert found is not None
     assert found[0].name == tool
     assert found[1].args == args
