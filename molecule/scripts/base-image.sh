@@ -4,13 +4,14 @@
 # from the Debian mirror the host's own apt uses, add the host's CA bundle,
 # and `docker import` it.
 #
-#   molecule/scripts/base-image.sh [IMAGE]   # default assistant-resurrect-base:bookworm
+#   molecule/scripts/base-image.sh [IMAGE]   # default assistant-resurrect-base:SUITE
 #
-# Does nothing when IMAGE already exists (set AR_REBUILD_BASE=1 to force).
+# AR_DEBIAN_SUITE picks the suite (default bookworm; bullseye and trixie are
+# built for the Molecule matrix too). Does nothing when IMAGE already exists (set AR_REBUILD_BASE=1 to force).
 # Needs root and a running engine (molecule/scripts/engine.sh start).
 set -euo pipefail
-image=${1:-${AR_BASE_IMAGE:-assistant-resurrect-base:bookworm}}
 suite=${AR_DEBIAN_SUITE:-bookworm}
+image=${1:-assistant-resurrect-base:$suite}
 say() { printf '[base-image] %s\n' "$*" >&2; }
 
 if [ "${AR_REBUILD_BASE:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
@@ -55,10 +56,13 @@ if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
   mkdir -p "$rootfs/usr/local/share/ca-certificates"
   install -m 0644 /etc/ssl/certs/ca-certificates.crt "$rootfs/usr/local/share/ca-certificates/host-bundle.crt"
 fi
-# Keep the image small and apt quiet.
+# Keep the image small and apt quiet; dpkg without an fsync per file (as in
+# Debian's official container images: a build that dies is thrown away
+# anyway), which makes the Dockerfile's apt-get install much faster.
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
   >"$rootfs/etc/apt/apt.conf.d/90-no-recommends"
+echo force-unsafe-io >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
 
 say "importing as $image"
 tar -C "$rootfs" --numeric-owner -c . \
