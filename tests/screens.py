@@ -47,9 +47,11 @@ def screen_text(pane: Any) -> str:
     return "\n".join(screen_lines(pane))
 
 
-def count_lines_with(lines: list[str], needle: str) -> int:
-    """How many lines hold `needle` (each typed command is one joined line)."""
-    return sum(needle in line for line in lines)
+def occurrences(lines: list[str], needle: str) -> int:
+    """How often `needle` shows on the screen: every occurrence counts, also
+    two on one line (a second copy typed onto a line not yet entered joins
+    the first one's line)."""
+    return sum(line.count(needle) for line in lines)
 
 
 def shows_prompt(lines: list[str], prompt: str = "$") -> bool:

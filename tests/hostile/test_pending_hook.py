@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import RUNTIME_SRC, Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries
-from tests.screens import capture_args, count_lines_with, screen_lines_at
+from tests.screens import capture_args, occurrences, screen_lines_at
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("script"), reason="needs script(1) (util-linux) to attach a tmux client"
@@ -190,7 +190,7 @@ def test_attached_mode_restore_run_three_times_types_once(
         assert sorted(r["pane"] for r in records("claude")) == sorted(pane_ids)
         for p in pane_ids:
             screen = screen_lines_at(server, p)
-            assert count_lines_with(screen, "--resume") == 1, screen
+            assert occurrences(screen, "--resume") == 1, screen
     finally:
         client.terminate()
         client.wait()

@@ -21,7 +21,7 @@ from assistant_resurrect.tmux import Tmux
 from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import CANARIES
-from tests.screens import count_lines_with, screen_lines, screen_lines_at, screen_text
+from tests.screens import occurrences, screen_lines, screen_lines_at, screen_text
 
 IDS = [
     "11111111-2222-4333-8444-555555555555",
@@ -165,9 +165,7 @@ def twice_layout(agent: Agent, server: Any, tmp_path: Path) -> tuple[list[Any], 
 def times_typed(wins: list[Any]) -> dict[str, int]:
     """How often each pane shows its resume command (the shell's or the tty's
     echo: a second copy typed while the assistant runs waits in its input)."""
-    return {
-        w.panes[0].pane_id: count_lines_with(screen_lines(w.panes[0]), "--resume") for w in wins
-    }
+    return {w.panes[0].pane_id: occurrences(screen_lines(w.panes[0]), "--resume") for w in wins}
 
 
 def test_restore_run_again_types_nothing(
