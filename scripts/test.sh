@@ -32,8 +32,13 @@ if [ "$#" -eq 0 ] || [ "${AR_TMUX_MATRIX:-0}" = 1 ]; then
     echo "== pytest tests/integration tests/hostile against $("$t" -V) ($t)"
     AR_TMUX=$t pytest -q tests/integration tests/hostile || failed+=("$("$t" -V)")
   done
+  # The psutil process backend (macOS, the BSDs), forced on Linux: the
+  # integration suite and the pane guards.
+  echo "== pytest tests/integration tests/hostile/test_restore_guards.py with ASSISTANT_RESURRECT_PROCS=psutil"
+  ASSISTANT_RESURRECT_PROCS=psutil pytest -q tests/integration tests/hostile/test_restore_guards.py \
+    || failed+=("the psutil process backend")
   if [ "${#failed[@]}" -gt 0 ]; then
-    echo "== tmux matrix FAILED on: ${failed[*]}" >&2
+    echo "== FAILED: ${failed[*]}" >&2
     exit 1
   fi
 fi

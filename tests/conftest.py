@@ -40,7 +40,12 @@ if os.environ.get("AR_TMUX"):
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"tmux under test: {tmux_version()} ({shutil.which('tmux')})"
+    from assistant_resurrect import procs
+
+    return (
+        f"tmux under test: {tmux_version()} ({shutil.which('tmux')}); "
+        f"process backend: {procs.backend().NAME}"
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)

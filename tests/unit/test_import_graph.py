@@ -14,7 +14,8 @@ PKG = "assistant_resurrect"
 # `assistants` layer: the registry imports its modules, modules import helpers).
 LAYERS: list[tuple[str, ...]] = [
     ("", "errors", "records", "log", "spawn", "tmuxfmt", "capture", "command"),
-    ("paths", "fileio", "procs", "session"),
+    ("paths", "fileio", "procs_linux", "procs_psutil", "session"),
+    ("procs",),
     ("settings", "statefiles", "store"),
     ("tmux",),
     (

@@ -36,10 +36,10 @@ def foreground_job(pane: Pane, snap: procs.Snapshot, allowed: frozenset[str]) ->
     -c) started from it that runs nothing itself. (Where the terminal's
     foreground group cannot be read, only the name check above applies.)
     """
-    shell_proc = snap.procs.get(pane.pane_pid)
-    if shell_proc is None or shell_proc.tpgid <= 0 or shell_proc.tpgid == pane.pane_pid:
+    group = snap.foreground_group(pane.pane_pid)
+    if group <= 0 or group == pane.pane_pid:
         return None
-    leader = snap.procs.get(shell_proc.tpgid)
+    leader = snap.procs.get(group)
     if leader is not None:
         argv = snap.argv(leader.pid)
         name = command.shell_name(argv[0]) if argv else leader.comm
@@ -48,4 +48,4 @@ def foreground_job(pane: Pane, snap: procs.Snapshot, allowed: frozenset[str]) ->
             return None
         shown = " ".join(argv)[:60] if argv else leader.comm
         return f"its foreground job is {shown!r} (pid {leader.pid}), not the pane's shell"
-    return f"its foreground job (process group {shell_proc.tpgid}) is not the pane's shell"
+    return f"its foreground job (process group {group}) is not the pane's shell"

@@ -22,3 +22,17 @@ class Record:
         return all(getattr(self, n) == getattr(other, n) for n in self._fields)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
+
+
+class Proc(Record):
+    """One process of a snapshot."""
+
+    _fields = ("pid", "ppid", "comm", "start", "tpgid")
+    __slots__ = _fields
+
+    def __init__(self, pid: int, ppid: int, comm: str, start: float, tpgid: int = -1) -> None:
+        self.pid = pid
+        self.ppid = ppid
+        self.comm = comm
+        self.start = start  # seconds since the epoch (same figure as psutil's create_time)
+        self.tpgid = tpgid  # foreground process group of its terminal, -1 unknown
