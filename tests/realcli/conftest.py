@@ -39,6 +39,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
+from assistant_resurrect import assistants
 from tests.realcli.fake_api import FakeModelAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -294,7 +295,7 @@ def _skip_reason() -> Optional[str]:
             return f"{tool} is not installed"
     if not Path("/usr/bin/python3").exists():
         return "/usr/bin/python3 is missing (the test user's virtualenv is made from it)"
-    if not any((CLI_BIN / t).exists() for t in ("claude", "opencode", "codex", "gemini")):
+    if not any((CLI_BIN / t).exists() for t in assistants.names()):
         return (f"no assistant CLI under {CLI_BIN}: run scripts/setup.d/30-assistant-clis.sh")
     return None
 

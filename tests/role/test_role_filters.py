@@ -10,6 +10,8 @@ import re
 import pytest
 import yaml
 
+from assistant_resurrect import assistants
+
 from .conftest import ROLE
 
 pytestmark = pytest.mark.role
@@ -20,7 +22,7 @@ _spec = importlib.util.spec_from_file_location(
 filters = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(filters)
 
-ASSISTANTS = ["claude", "opencode", "codex", "gemini"]
+ASSISTANTS = assistants.names()  # the registry
 ROLE_VARS = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
 LEGACY = re.compile("|".join(ROLE_VARS["assistant_resurrect__legacy_tmux_patterns"]), re.M)
 

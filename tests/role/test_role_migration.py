@@ -19,6 +19,8 @@ from collections import Counter
 
 import pytest
 
+from assistant_resurrect import assistants
+
 from .conftest import Session, read, register_chain
 
 pytestmark = pytest.mark.role
@@ -208,7 +210,7 @@ def test_migration_no_duplicate_lines(chain):
 def test_migration_drops_assistants_from_resurrect_processes(chain):
     for line in _config_lines(chain["tmux_conf"]) + _config_lines(chain["snippet"]):
         if "@resurrect-processes" in line:
-            for tool in ("claude", "opencode", "codex", "gemini"):
+            for tool in assistants.names():
                 assert tool not in line
 
 

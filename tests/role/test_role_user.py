@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant_resurrect import assistants
+
 from .conftest import ROLE, RUNUSER, Session, owner, read, register_chain
 
 pytestmark = pytest.mark.role
@@ -41,7 +43,7 @@ USER_SETTINGS = {
     "permissions": {"allow": ["Bash(ls:*)"]},
 }
 
-ASSISTANTS = ("claude", "opencode", "codex", "gemini")
+ASSISTANTS = tuple(assistants.names())  # the registry
 HOOKS = {
     "@resurrect-hook-post-save-layout": "save",
     "@resurrect-hook-post-save-all": "save-finish",

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import yaml
+
 from assistant_resurrect import assistants, catalog
 from tests.conftest import ROOT, RUNTIME_SRC
 
@@ -53,6 +55,16 @@ def test_hooks_named_by_the_registry_exist() -> None:
 
     declared = [h for a in assistants.ASSISTANTS for h in a.agent_hooks]
     assert declared and sorted(declared) == sorted(HOOKS)
+
+
+def test_the_role_keeps_every_registered_assistant_out_of_resurrect_processes() -> None:
+    role_vars = yaml.safe_load(
+        (ROOT / "roles" / "assistant_resurrect" / "vars" / "main.yml").read_text()
+    )
+    assert role_vars["assistant_resurrect__assistants"] == assistants.names(), (
+        "roles/assistant_resurrect/vars/main.yml: set assistant_resurrect__assistants to "
+        f"{assistants.names()} (the registry)"
+    )
 
 
 def test_plugin_files_named_by_the_registry_ship_with_the_role() -> None:
