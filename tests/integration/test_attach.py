@@ -24,6 +24,14 @@ import pytest
 from libtmux import Server
 
 from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, wait_for
+from tests.screens import (
+    capture_args,
+    lines_of,
+    only_prompt,
+    screen_lines,
+    screen_text,
+    shows_prompt,
+)
 
 A = "3f1e8a1c-1111-4222-8333-444455556666"
 B = "4a2e8a1c-2222-4222-8333-444455556666"
@@ -81,7 +89,7 @@ def attached(server: Server, session: str) -> bool:
 
 def untouched(pane: Any) -> bool:
     """The pane shows its prompt and nothing was typed."""
-    return [ln for ln in pane.capture_pane() if ln.strip()] == ["$"]
+    return only_prompt(screen_lines(pane))
 
 
 @contextlib.contextmanager
@@ -257,7 +265,7 @@ def test_guards_are_checked_when_the_client_comes(server: Server, agent: Agent) 
         wait_for(lambda: "skip running:0.0" in log_text(agent), what="running pane skipped")
     time.sleep(0.5)
     assert [r["argv"] for r in records()] == [["--resume", C]]  # only the user's own
-    assert "\n".join(busy.capture_pane()).strip() == "$ cat"
+    assert screen_text(busy).strip() == "$ cat"
     log = log_text(agent)
     assert "skip busy:0.0: its foreground program is 'cat', not a shell" in log
     assert "skip running:0.0: claude already runs in it" in log
@@ -295,11 +303,11 @@ def test_hook_command_survives_odd_socket_paths(odd_socket: str, home: Path) -> 
 
     def prompt() -> bool:
         out = subprocess.run(
-            ["tmux", "-S", odd_socket, "capture-pane", "-p", "-t", "w:0.0"],
+            ["tmux", "-S", odd_socket, *capture_args("w:0.0")],
             capture_output=True,
             text=True,
         ).stdout
-        return any(ln.strip() == "$" for ln in out.splitlines())
+        return shows_prompt(lines_of(out))
 
     wait_for(prompt, what="prompt")
     rdir = home / ".tmux" / "resurrect"

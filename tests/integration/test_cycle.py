@@ -12,6 +12,7 @@ from typing import Any
 from libtmux import Server
 
 from tests.conftest import Agent, pane_prompt_ready, records, start_in_pane, wait_for
+from tests.screens import only_prompt, screen_lines, screen_text
 
 CLAUDE_ID = "3f1e8a1c-1111-4222-8333-444455556666"
 CLAUDE_HOOK_ID = "9b2c7d4e-aaaa-4bbb-8ccc-ddddeeeeffff"
@@ -124,9 +125,9 @@ def test_full_cycle(server: Server, agent: Agent, tmp_path: Path, home: Path) ->
     assert by_tool["codex"]["argv"] == ["-m", "o3", "--full-auto", "resume", CODEX_ID]
     assert by_tool["codex"]["pane"] == panes["codex"].pane_id
     # Busy and plain panes received nothing.
-    assert "\n".join(panes["hooked"].capture_pane()).strip() == "$ cat"
+    assert screen_text(panes["hooked"]).strip() == "$ cat"
     for name in ("plain", "busy", "side_plain"):
-        assert [ln for ln in panes[name].capture_pane() if ln.strip()] == ["$"], name
+        assert only_prompt(screen_lines(panes[name])), name
 
     log = (agent.resurrect_dir / "assistant-restore.log").read_text()
     assert "skip work:1.0: its foreground program is 'cat', not a shell" in log

@@ -11,6 +11,7 @@ from pathlib import Path
 from libtmux import Server
 
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.screens import screen_lines_at, shows_prompt
 from tests.tmuxinfo import tmux_release
 
 SID = "9b2c7d4e-aaaa-4bbb-8ccc-ddddeeeeffff"
@@ -100,8 +101,7 @@ def test_hostile_session_names_and_cwds_parse(server: Server, agent: Agent, tmp_
     target = server.cmd("list-panes", "-t", f"={name}", "-F", "#{pane_id}").stdout[0]
 
     def prompt() -> bool:
-        out = server.cmd("capture-pane", "-p", "-t", target).stdout
-        return "$" in [ln.strip() for ln in out]
+        return shows_prompt(screen_lines_at(server, target))
 
     wait_for(prompt, what="prompt in the hostile session")
     server.cmd("send-keys", "-t", target, "-l", f"codex resume {SID}")

@@ -28,6 +28,7 @@ from libtmux import Server
 
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.integration.test_attach import client, entry, new_pane, write_sidecar
+from tests.screens import capture_args, lines_of, only_prompt, screen_lines, shows_prompt
 
 A = "3f1e8a1c-1111-4222-8333-444455556666"
 B = "4a2e8a1c-2222-4222-8333-444455556666"
@@ -90,7 +91,7 @@ def test_missing_cwd_skips_only_that_pane(server: Server, agent: Agent, tmp_path
     assert got[0]["argv"] == ["--resume", A]
     assert got[0]["cwd"] == str(odd)
     assert got[0]["pane"] == kept.pane_id
-    assert [ln for ln in lost.capture_pane() if ln.strip()] == ["$"]
+    assert only_prompt(screen_lines(lost))
     log = log_text(agent)
     assert f"skip lost:0.0: its directory {str(gone)!r} no longer exists" in log
     assert "restored 1 of 2 saved session(s)" in log
@@ -110,7 +111,7 @@ def test_unknown_tool_is_logged_and_skipped(server: Server, agent: Agent) -> Non
     time.sleep(0.5)
     assert [r["argv"] for r in records()] == [["--resume", A]]
     assert got[0]["tool"] == "claude"
-    assert [ln for ln in future.capture_pane() if ln.strip()] == ["$"]
+    assert only_prompt(screen_lines(future))
     assert "skip future:0.0: unknown tool 'hal9000' (saved by a newer version?)" in log_text(agent)
 
 
@@ -262,7 +263,7 @@ def test_hooks_work_in_a_systemd_like_environment(
         ).stdout
 
     def prompt() -> bool:
-        return any(ln.strip() == "$" for ln in tmux("capture-pane", "-p", "-t", "w").splitlines())
+        return shows_prompt(lines_of(tmux(*capture_args("w"))))
 
     def run_hook(option: str, *extra: str) -> None:
         """Run a resurrect hook the way tmux-resurrect does: from the server, with

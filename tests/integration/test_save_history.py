@@ -13,6 +13,7 @@ from pathlib import Path
 from libtmux import Server
 
 from tests.conftest import Agent, records, start_in_pane, wait_for
+from tests.screens import screen_lines
 
 A = "3f1e8a1c-1111-4222-8333-444455556666"
 B = "4a2e8a1c-2222-4222-8333-444455556666"
@@ -21,7 +22,7 @@ B = "4a2e8a1c-2222-4222-8333-444455556666"
 def _stop(pane: object) -> None:
     """Ctrl-C the stand-in and wait for the prompt."""
     pane.send_keys("C-c", enter=False, literal=False)  # type: ignore[attr-defined]
-    wait_for(lambda: pane.capture_pane()[-1:] == ["$"], what="prompt back")  # type: ignore
+    wait_for(lambda: screen_lines(pane)[-1:] == ["$"], what="prompt back")
 
 
 def _start(server: Server, cmd: str, name: str = "w") -> object:
