@@ -45,7 +45,7 @@ def test_readme_table_is_the_generated_one() -> None:
     block = readme.split(BEGIN, 1)[1].split(END, 1)[0]
     assert block == catalog.markdown(), (
         "README's assistants table is stale: replace it with the output of "
-        "`assistant-resurrect assistants --markdown`"
+        "`assistant-resurrect assistants --markdown` (python3 scripts/sync-registry.py)"
     )
     assert run("--markdown").stdout == catalog.markdown()
 
@@ -63,7 +63,7 @@ def test_the_role_keeps_every_registered_assistant_out_of_resurrect_processes() 
     )
     assert role_vars["assistant_resurrect__assistants"] == assistants.names(), (
         "roles/assistant_resurrect/vars/main.yml: set assistant_resurrect__assistants to "
-        f"{assistants.names()} (the registry)"
+        f"{assistants.names()} (the registry; python3 scripts/sync-registry.py)"
     )
 
 
