@@ -4,11 +4,15 @@
 # test images, run Molecule, and ALWAYS stop the engine we started (by its
 # PID, in a trap) and remove the scenario containers, even on failure.
 #
-#   molecule/scripts/run.sh                      # every scenario: `molecule test -s S`
-#                                                # for each, AR_MOLECULE_JOBS (default 2)
-#                                                # at a time, each logged to a file, all
-#                                                # run even when one fails
-#   molecule/scripts/run.sh test -s default      # any molecule arguments
+#   molecule/scripts/run.sh                      # the matrix: `molecule test -s S` for
+#                                                # every scenario:suite of AR_MOLECULE_MATRIX
+#                                                # (default: default on bullseye, bookworm,
+#                                                # trixie; upgrade and uninstall on bookworm),
+#                                                # AR_MOLECULE_JOBS (default 3) at a time,
+#                                                # each logged to a file, all run even when
+#                                                # one fails
+#   molecule/scripts/run.sh test -s default      # any molecule arguments, on the suite
+#                                                # AR_DEBIAN_SUITE (default bookworm)
 #   AR_KEEP_ENGINE=1 molecule/scripts/run.sh converge -s default
 #                                                # leave dockerd running (stop it
 #                                                # later: molecule/scripts/engine.sh stop)
@@ -48,29 +52,58 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The matrix: scenario:suite (molecule.yml reads the suite from
+# AR_DEBIAN_SUITE). Longest first: the default scenario runs the real CLIs.
+read -r -a matrix <<<"${AR_MOLECULE_MATRIX:-default:bullseye default:bookworm default:trixie upgrade:bookworm uninstall:bookworm}"
+suites=()
+if [ "$#" -gt 0 ]; then
+  suites=("${AR_DEBIAN_SUITE:-bookworm}")
+else
+  for job in "${matrix[@]}"; do
+    [[ " ${suites[*]} " == *" ${job#*:} "* ]] || suites+=("${job#*:}")
+  done
+fi
+# Each scenario:suite keeps its own Molecule state (instances, inventory),
+# so suites can run side by side and one suite's state never leaks into
+# another's run.
+state_root=${XDG_CACHE_HOME:-$HOME/.cache}/assistant-resurrect-molecule
+ephemeral() { echo "$state_root/$1-$2"; }  # ephemeral SCENARIO SUITE
+
 t0=$SECONDS
 "$here/engine.sh" start
-"$here/images.sh"
+AR_DEBIAN_SUITES="${suites[*]}" "$here/images.sh"
 say "engine and images ready in $((SECONDS - t0)) s"
 
 cd "$repo"
 export NO_COLOR=1 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 t0=$SECONDS
 if [ "$#" -gt 0 ]; then
+  export AR_DEBIAN_SUITE=${suites[0]}
+  # the scenario named on the command line gets its per-suite state folder
+  # (`--all`, or no scenario: Molecule's own folders, one suite at a time)
+  args=("$@")
+  for i in "${!args[@]}"; do
+    case "${args[$i]}" in
+      -s | --scenario-name) scenario=${args[$((i + 1))]:-} ;;
+      --scenario-name=*) scenario=${args[$i]#*=} ;;
+    esac
+  done
+  if [ -n "${scenario:-}" ] && [ -z "${MOLECULE_EPHEMERAL_DIRECTORY:-}" ]; then
+    export MOLECULE_EPHEMERAL_DIRECTORY
+    MOLECULE_EPHEMERAL_DIRECTORY=$(ephemeral "$scenario" "$AR_DEBIAN_SUITE")
+  fi
   rc=0
   molecule "$@" || rc=$?
-  say "molecule $* finished in $((SECONDS - t0)) s with exit code $rc"
+  say "molecule $* (Debian $AR_DEBIAN_SUITE) finished in $((SECONDS - t0)) s with exit code $rc"
   exit "$rc"
 fi
 
-# Every scenario, in parallel (they mostly wait on containers and CLIs).
+# The matrix, in parallel (the jobs mostly wait on containers and CLIs).
 scenarios=()
-for f in molecule/*/molecule.yml; do
-  s=${f#molecule/}; scenarios+=("${s%/molecule.yml}")
-done
+for job in "${matrix[@]}"; do scenarios+=("${job%%:*}-${job#*:}"); done
 logdir=${AR_MOLECULE_LOGS:-/tmp/assistant-resurrect-molecule-logs}
 mkdir -p "$logdir"
-max=${AR_MOLECULE_JOBS:-2}
+max=${AR_MOLECULE_JOBS:-3}
 declare -A pid_of start_of rc_of took_of
 running=0
 next=0
@@ -83,7 +116,7 @@ finish_one() {
       rc_of[$s]=$rc
       took_of[$s]=$((SECONDS - start_of[$s]))
       unset "pid_of[$s]"
-      say "scenario $s: exit code $rc after ${took_of[$s]} s (log $logdir/$s.log)"
+      say "$s: exit code $rc after ${took_of[$s]} s (log $logdir/$s.log)"
     fi
   done
   local keep=()
@@ -93,10 +126,12 @@ finish_one() {
 }
 while [ "$next" -lt "${#scenarios[@]}" ] || [ "$running" -gt 0 ]; do
   if [ "$next" -lt "${#scenarios[@]}" ] && [ "$running" -lt "$max" ]; then
+    job=${matrix[$next]}
     s=${scenarios[$next]}
     next=$((next + 1))
-    say "scenario $s: molecule test -s $s (log $logdir/$s.log)"
-    molecule test -s "$s" >"$logdir/$s.log" 2>&1 &
+    say "$s: molecule test -s ${job%%:*} on Debian ${job#*:} (log $logdir/$s.log)"
+    AR_DEBIAN_SUITE=${job#*:} MOLECULE_EPHEMERAL_DIRECTORY=$(ephemeral "${job%%:*}" "${job#*:}") \
+      molecule test -s "${job%%:*}" >"$logdir/$s.log" 2>&1 &
     pid_of[$s]=$!
     start_of[$s]=$SECONDS
     jobs_pids+=("$!")
@@ -116,6 +151,6 @@ for s in "${scenarios[@]}"; do
 done
 echo "======== Molecule summary (wall $((SECONDS - t0)) s)"
 for s in "${scenarios[@]}"; do
-  printf '  %-10s %-6s %4s s\n' "$s" "$([ "${rc_of[$s]}" = 0 ] && echo ok || echo FAILED)" "${took_of[$s]}"
+  printf '  %-18s %-6s %4s s\n' "$s" "$([ "${rc_of[$s]}" = 0 ] && echo ok || echo FAILED)" "${took_of[$s]}"
 done
 [ "${#failed[@]}" -eq 0 ] || exit 1

@@ -213,6 +213,15 @@ def kill_codex_daemons(host):
             sh(host, f"kill -KILL {pid} 2>/dev/null || true")
 
 
+def is_assistant(args: str) -> bool:
+    """A process (its `ps` args) of Claude Code, OpenCode or Codex: Codex's
+    node launcher and native `codex-linux…` executable, or the native one alone
+    (Debian 11's image); not its app-server daemons."""
+    if " app-server" in args:
+        return False
+    return args.split()[0].endswith(("claude", "opencode", "codex")) or "codex-linux" in args
+
+
 def run_scenario(host):
     res = {}
     stub_pid, ids = start_assistants(host)
@@ -237,11 +246,7 @@ def run_scenario(host):
         wait_for(
             "the assistants to exit",
             lambda: (
-                not [
-                    a
-                    for a in out(host, "ps -u alice -o args=").splitlines()
-                    if a.split()[0].endswith(("claude", "opencode")) or "codex-linux" in a
-                ]
+                not [a for a in out(host, "ps -u alice -o args=").splitlines() if is_assistant(a)]
             ),
             30,
         )
