@@ -36,6 +36,36 @@ def session_ids(real: RealEnv) -> list[str]:
     return out
 
 
+def written_since(real: RealEnv, sid: str, since: float) -> bool:
+    """Gemini has written session `sid`'s file since `since` (a resumed
+    session's file is rewritten when Gemini reopens it)."""
+    for path in (real.home / ".gemini" / "tmp").glob("*/chats/session-*.jsonl"):
+        try:
+            if path.stat().st_mtime <= since:
+                continue
+            head = json.loads(path.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if isinstance(head, dict) and head.get("sessionId") == sid:
+            return True
+    return False
+
+
+def resume(real: RealEnv, pane: str, command: str, sid: str) -> int:
+    """Start a Gemini that reopens session `sid`; return once it has (its
+    history on a cleared screen, its session file written): the screen of
+    the Gemini before still shows the message, and a save that comes before
+    the file is written finds no session, however slow the machine."""
+    real.send(pane, "clear")
+    wait_for(lambda: real.capture(pane).strip() == "$", 15, "a cleared screen",
+             on_fail=lambda: real.capture(pane))
+    since = time.time() - 0.01
+    pid = start(real, pane, command, MESSAGE)
+    wait_for(lambda: written_since(real, sid, since), 30, f"gemini to reopen {sid}",
+             on_fail=lambda: real.capture(pane))
+    return pid
+
+
 def start(real: RealEnv, pane: str, command: str, ready: str = READY) -> int:
     real.send(pane, command)
     pid = real.tool_pid(pane, "gemini")
@@ -79,14 +109,14 @@ def test_chats_latest_and_args(real: RealEnv) -> None:
     assert f"gemini --resume {sid}" in out  # what Gemini itself prints on exit
 
     # `--resume latest` is saved with the concrete ID it reopened.
-    pid = start(real, pane, f"gemini -m {MODEL} --resume latest", MESSAGE)
+    pid = resume(real, pane, f"gemini -m {MODEL} --resume latest", sid)
     s = real.save()[pane]
     assert (s["session_id"], s["id_source"]) == (sid, "chats")
     assert s["cli_args"] == ["-m", MODEL]
     quit_gemini(real, pane, pid)
 
     # `--resume <uuid>`: the form restore types; argv answers first.
-    pid = start(real, pane, f"gemini -m {MODEL} --resume {sid}", MESSAGE)
+    pid = resume(real, pane, f"gemini -m {MODEL} --resume {sid}", sid)
     s = real.save()[pane]
     assert (s["session_id"], s["id_source"]) == (sid, "args")
     quit_gemini(real, pane, pid)
