@@ -22,10 +22,6 @@ LAYERS: list[tuple[str, ...]] = [
         "assistants._sqlite",
         "assistants.base",
         "assistants._files",
-        "assistants.claude",
-        "assistants.codex",
-        "assistants.gemini",
-        "assistants.opencode",
         "assistants",
     ),
     ("detect", "catalog"),
@@ -38,8 +34,17 @@ LAYERS: list[tuple[str, ...]] = [
     ("__main__",),
 ]
 LAYER = {m: i for i, layer in enumerate(LAYERS) for m in layer}
-ORDER = {m: (i, j) for i, layer in enumerate(LAYERS) for j, m in enumerate(layer)}
+ORDER: dict[str, tuple[int, float]] = {
+    m: (i, j) for i, layer in enumerate(LAYERS) for j, m in enumerate(layer)
+}
 ASSISTANTS_LAYER = LAYER["assistants"]
+# A tool module (assistants/<tool>.py) sits with the others: after the helpers,
+# before the registry. Adding an assistant needs no line here.
+for _p in sorted((RUNTIME_SRC / PKG / "assistants").glob("[!_]*.py")):
+    _m = f"assistants.{_p.stem}"
+    if _m not in LAYER:
+        LAYER[_m] = ASSISTANTS_LAYER
+        ORDER[_m] = (ASSISTANTS_LAYER, ORDER["assistants._files"][1] + 0.5)
 
 
 def module_name(path: Path) -> str:
