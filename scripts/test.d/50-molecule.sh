@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Molecule scenarios (molecule/): start dockerd in the background, build the
-# debootstrap base image if missing and the test image, run every scenario,
-# and always stop the dockerd we started (by PID, in a trap inside
-# molecule/scripts/run.sh), even on failure.
+# debootstrap base images if missing and the test images (Debian 11, 12, 13),
+# run the matrix (default on all three suites, upgrade and uninstall on
+# Debian 12; see molecule/README.md), and always stop the dockerd we started
+# (by PID, in a trap inside molecule/scripts/run.sh), even on failure.
 #
 # A machine that cannot run Docker fails this step with a clear message;
 # set AR_MOLECULE_OPTIONAL=1 to turn that into a loud skip instead.
