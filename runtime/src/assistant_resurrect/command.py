@@ -34,9 +34,11 @@ def _is_control(ch: str) -> bool:
 
 def _fish_reserved(ch: str) -> bool:
     """Code points fish keeps for itself (raw bytes, internal markers) and
-    drops from typed input."""
+    drops from typed input: fish 3 reserves U+F600-U+F6FF and U+FDD0-U+FDEF;
+    fish 4 (Debian forky's 4.9) drops the whole private use area U+E000-U+F8FF
+    when typed and aborts on some of it, so all of it is written as escapes."""
     o = ord(ch)
-    return 0xF600 <= o <= 0xF6FF or 0xFDD0 <= o <= 0xFDEF
+    return 0xE000 <= o <= 0xF8FF or 0xFDD0 <= o <= 0xFDEF
 
 
 def _needs_escape(ch: str, shell: str) -> bool:
