@@ -22,6 +22,7 @@ from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import CANARIES
 from tests.screens import occurrences, screen_lines, screen_lines_at, screen_text
+from tests.tmuxinfo import tmux_release
 
 IDS = [
     "11111111-2222-4333-8444-555555555555",
@@ -288,7 +289,11 @@ def test_hostile_session_names_get_their_own_commands(
     keep = server.new_session("keep", start_directory=str(tmp_path))
     server.cmd("set-option", "-g", "@assistant-resurrect-start", mode)
     created = {}  # tmux session ID -> our session ID
-    for i, name in enumerate(SESSION_NAMES):
+    names = SESSION_NAMES
+    if tmux_release() >= (3, 7):  # 3.7 refuses control characters in session names
+        names = [n for n in SESSION_NAMES if all(0x20 <= ord(c) != 0x7F for c in n)]
+        assert len(names) < len(SESSION_NAMES)
+    for i, name in enumerate(names):
         res = server.cmd(
             "new-session", "-d", "-P", "-F", "#{session_id}", "-s", name, "-c", str(tmp_path)
         )
@@ -305,7 +310,7 @@ def test_hostile_session_names_get_their_own_commands(
         if sid in created:
             sessions.append(entry(f"{name}:0.0", created[sid], tmp_path))
             want[pane_id] = created[sid]
-    assert len(sessions) == len(SESSION_NAMES), listing
+    assert len(sessions) == len(names), listing
     for pane_id in want:
         wait_for(lambda p=pane_id: screen_lines_at(server, p), what="prompt")
     layout = write_sidecar(agent, sessions)

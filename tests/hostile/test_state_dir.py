@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
+from tests.tmuxinfo import tmux_release
 
 SESSION_ID = "5b4a3c2d-1e0f-4a1b-8c2d-3e4f5a6b7c8d"
 
@@ -166,8 +167,12 @@ def test_log_lines_carry_no_control_characters(
 ) -> None:
     """Values logged (pane addresses from session names, reasons) cannot forge
     log lines or send terminal escapes to whoever reads the log."""
-    # (raw tmux: libtmux cannot list a name holding a newline, which tmux 3.1 keeps raw)
-    server.cmd("new-session", "-d", "-s", "evil\x1b]0;pwned\x07\nforged line")
+    # (raw tmux: libtmux cannot list a name holding a newline, which tmux 3.1 keeps
+    # raw; tmux 3.7 refuses such a name, and the sidecar's fields below remain)
+    name = "evil\x1b]0;pwned\x07\nforged line"
+    if tmux_release() >= (3, 7):
+        name = "evil ]0;pwned forged line"
+    server.cmd("new-session", "-d", "-s", name)
     server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
     layout = agent.fake_layout()
     sidecar = layout.with_name("assistant_resurrect_20261125T120000.json")

@@ -16,7 +16,7 @@ import pytest
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.tmux import OPTIONS, Tmux
 from tests.conftest import wait_for
-from tests.tmuxinfo import tmux_version
+from tests.tmuxinfo import tmux_release, tmux_version
 
 # Each is one directory name (no '/', no NUL) and one option value.
 NASTY = [
@@ -100,6 +100,14 @@ def test_a_session_name_reads_back_as_tmux_holds_it(server: Any, tmp_path: Path)
     """tmux 3.2+ stores a session name's control characters escaped (`\\t`), 3.1
     raw: whatever it holds, the listing and tmux's own target lookup agree."""
     name = "s|1\tx ü \\ $H"
+    if tmux_release() >= (3, 7):  # 3.7 refuses control characters in names
+        refused = subprocess.run(
+            ["tmux", "-L", server.socket_name, "new-session", "-d", "-s", name],
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode != 0 and "invalid session name" in refused.stderr
+        name = name.replace("\t", " ")
     sid = server.cmd("new-session", "-d", "-P", "-F", "#{session_id}", "-s", name).stdout[0]
     tmux = Tmux(socket_name=server.socket_name)
     (pane,) = tmux.list_panes()
