@@ -74,7 +74,7 @@ say "images ready in $((SECONDS - t0)) s"
 env_args=()
 while IFS= read -r name; do
   env_args+=(-e "$name")
-done < <(compgen -e | grep '^AR_HOSTILE_' || true)
+done < <(compgen -e | grep -E '^(AR_HOSTILE_|AR_STRICT$)' || true)
 
 t0=$SECONDS
 rc=0

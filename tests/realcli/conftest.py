@@ -50,11 +50,16 @@ CLAUDE_KEY = "sk-ant-api03-realcli-test-key-0123456789abcdefghij"
 NO_HOOK_ENV = "AR_TEST_NO_HOOK"
 # A cwd whose Claude project folder name is cut at 200 and hashed, with a
 # character outside the BMP (two UTF-16 units, two dashes).
-CLAUDE_LONG_DIR = "claude-transcript-" + "x" * 180 + "-\u00e9\U0001F642"
+CLAUDE_LONG_DIR = "claude-transcript-" + "x" * 180 + "-\u00e9\U0001f642"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition",
-             interval: float = 0.2, on_fail: Optional[Callable[[], str]] = None) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    timeout: float = 30.0,
+    what: str = "condition",
+    interval: float = 0.2,
+    on_fail: Optional[Callable[[], str]] = None,
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -111,18 +116,39 @@ class RealEnv:
             "TMUX_ASSISTANT_RESURRECT_DIR": str(self.state_dir),
         }
 
-    def run(self, argv: list[str], env: Optional[dict[str, str]] = None, timeout: float = 60,
-            check: bool = True, input: Optional[str] = None,
-            cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        argv: list[str],
+        env: Optional[dict[str, str]] = None,
+        timeout: float = 60,
+        check: bool = True,
+        input: Optional[str] = None,
+        cwd: Optional[Path] = None,
+    ) -> subprocess.CompletedProcess[str]:
         full = self.base_env()
         full.update(env or {})
-        cmd = ["runuser", "-u", self.user, "--", "env", "-i",
-               *[f"{k}={v}" for k, v in full.items()], *argv]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              input=input, cwd=str(cwd or self.home))
+        cmd = [
+            "runuser",
+            "-u",
+            self.user,
+            "--",
+            "env",
+            "-i",
+            *[f"{k}={v}" for k, v in full.items()],
+            *argv,
+        ]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+            cwd=str(cwd or self.home),
+        )
         if check and proc.returncode != 0:
-            raise AssertionError(f"{argv} exited {proc.returncode}\nstdout: {proc.stdout}\n"
-                                 f"stderr: {proc.stderr}")
+            raise AssertionError(
+                f"{argv} exited {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
         return proc
 
     def tmux(self, *args: str, check: bool = True) -> str:
@@ -153,8 +179,17 @@ class RealEnv:
     def window(self, cwd: Path, env: Optional[dict[str, str]] = None) -> str:
         """A new window running a login bash in `cwd`; returns its pane id."""
         self._windows += 1
-        args = ["new-window", "-d", "-P", "-F", "#{pane_id}", "-c", str(cwd),
-                "-n", f"t{self._windows}"]
+        args = [
+            "new-window",
+            "-d",
+            "-P",
+            "-F",
+            "#{pane_id}",
+            "-c",
+            str(cwd),
+            "-n",
+            f"t{self._windows}",
+        ]
         for k, v in (env or {}).items():
             args += ["-e", f"{k}={v}"]
         pane = self.tmux(*args).strip()
@@ -189,7 +224,7 @@ class RealEnv:
                 stat = Path(f"/proc/{name}/stat").read_text()
             except OSError:
                 continue
-            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
             children.setdefault(ppid, []).append(int(name))
         out: list[tuple[int, list[str]]] = []
         queue = [pid]
@@ -206,21 +241,35 @@ class RealEnv:
 
     def tool_pid(self, pane: str, marker: str, timeout: float = 30) -> int:
         """PID of the first process below the pane whose argv mentions `marker`."""
+
         def find() -> Optional[int]:
             for pid, argv in self.descendants(self.pane_pid(pane)):
                 if any(marker in a for a in argv):
                     return pid
             return None
-        return int(wait_for(find, timeout, f"{marker} running in {pane}",
-                            on_fail=lambda: self.capture(pane)))
+
+        return int(
+            wait_for(
+                find, timeout, f"{marker} running in {pane}", on_fail=lambda: self.capture(pane)
+            )
+        )
 
     def wait_screen(self, pane: str, text: str, timeout: float = 30) -> str:
-        return str(wait_for(lambda: text in self.capture(pane) and self.capture(pane), timeout,
-                            f"{text!r} on {pane}", on_fail=lambda: self.capture(pane)))
+        return str(
+            wait_for(
+                lambda: text in self.capture(pane) and self.capture(pane),
+                timeout,
+                f"{text!r} on {pane}",
+                on_fail=lambda: self.capture(pane),
+            )
+        )
 
     def wait_gone(self, pid: int, timeout: float = 20) -> None:
-        wait_for(lambda: not Path(f"/proc/{pid}").exists()
-                 or "zombie" in self._status(pid), timeout, f"pid {pid} to exit")
+        wait_for(
+            lambda: not Path(f"/proc/{pid}").exists() or "zombie" in self._status(pid),
+            timeout,
+            f"pid {pid} to exit",
+        )
 
     @staticmethod
     def _status(pid: int) -> str:
@@ -246,8 +295,9 @@ class RealEnv:
         into every pane at once (no client is attached in tests)."""
         assert self.last_layout is not None
         self.tmux("set-option", "-g", "@assistant-resurrect-start", "immediate")
-        return self.run([str(self.agent), "-L", self.socket, "restore", "--layout",
-                         str(self.last_layout)])
+        return self.run(
+            [str(self.agent), "-L", self.socket, "restore", "--layout", str(self.last_layout)]
+        )
 
     def save_log(self) -> str:
         try:
@@ -296,7 +346,7 @@ def _skip_reason() -> Optional[str]:
     if not Path("/usr/bin/python3").exists():
         return "/usr/bin/python3 is missing (the test user's virtualenv is made from it)"
     if not any((CLI_BIN / t).exists() for t in assistants.names()):
-        return (f"no assistant CLI under {CLI_BIN}: run scripts/setup.d/30-assistant-clis.sh")
+        return f"no assistant CLI under {CLI_BIN}: run scripts/setup.d/30-assistant-clis.sh"
     return None
 
 
@@ -310,10 +360,17 @@ def _make_venv(tmp: Path) -> Path:
     venv = tmp / "venv"
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, timeout=120)
     src = tmp / "runtime-src"  # build from a copy: pip must not write into the repo
-    shutil.copytree(ROOT / "runtime", src,
-                    ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-           "--disable-pip-version-check"]
+    shutil.copytree(
+        ROOT / "runtime", src, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__")
+    )
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+    ]
     subprocess.run([*pip, str(src)], check=True, timeout=300)
     subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
     return venv
@@ -321,51 +378,83 @@ def _make_venv(tmp: Path) -> Path:
 
 def _prepare_home(env: RealEnv) -> None:
     h = env.home
-    env.write(".bashrc", "PS1='$ '\nHISTFILE=/dev/null\n"
-              f"export PATH={CLI_BIN}:{env.venv / 'bin'}:$PATH\n"
-              f"export TMUX_ASSISTANT_RESURRECT_DIR={env.state_dir}\n"
-              "export DISABLE_AUTOUPDATER=1\n"
-              # OpenCode: no network look-ups that would stall it offline.
-              "export OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_AUTOUPDATE=1"
-              " OPENCODE_DISABLE_LSP_DOWNLOAD=1 OPENCODE_DISABLE_SHARE=1\n")
+    env.write(
+        ".bashrc",
+        "PS1='$ '\nHISTFILE=/dev/null\n"
+        f"export PATH={CLI_BIN}:{env.venv / 'bin'}:$PATH\n"
+        f"export TMUX_ASSISTANT_RESURRECT_DIR={env.state_dir}\n"
+        "export DISABLE_AUTOUPDATER=1\n"
+        # OpenCode: no network look-ups that would stall it offline.
+        "export OPENCODE_DISABLE_MODELS_FETCH=1 OPENCODE_DISABLE_AUTOUPDATE=1"
+        " OPENCODE_DISABLE_LSP_DOWNLOAD=1 OPENCODE_DISABLE_SHARE=1\n",
+    )
     env.write(".bash_profile", ". ~/.bashrc\n")
     env.write(".tmux/resurrect/.keep", "")
     # Claude: first-run screens skipped, the API key approved, our hooks.
-    trusted = {str(h / "work" / n): {"hasTrustDialogAccepted": True,
-                                     "hasCompletedProjectOnboarding": True}
-               for n in ("claude-hook", "claude-args", CLAUDE_LONG_DIR)}
-    env.write(".claude.json", json.dumps({
-        "hasCompletedOnboarding": True,
-        "projects": trusted,
-        "customApiKeyResponses": {"approved": [CLAUDE_KEY[-20:]], "rejected": []},
-    }))
-    hook = (f"test -n \"${NO_HOOK_ENV}\" || {env.agent} hook claude-session-")
-    env.write(".claude/settings.json", json.dumps({"hooks": {
-        "SessionStart": [{"matcher": "", "hooks": [
-            {"type": "command", "command": hook + "start"}]}],
-        "SessionEnd": [{"matcher": "", "hooks": [
-            {"type": "command", "command": hook + "end"}]}],
-    }}))
+    trusted = {
+        str(h / "work" / n): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}
+        for n in ("claude-hook", "claude-args", CLAUDE_LONG_DIR)
+    }
+    env.write(
+        ".claude.json",
+        json.dumps(
+            {
+                "hasCompletedOnboarding": True,
+                "projects": trusted,
+                "customApiKeyResponses": {"approved": [CLAUDE_KEY[-20:]], "rejected": []},
+            }
+        ),
+    )
+    hook = f'test -n "${NO_HOOK_ENV}" || {env.agent} hook claude-session-'
+    env.write(
+        ".claude/settings.json",
+        json.dumps(
+            {
+                "hooks": {
+                    "SessionStart": [
+                        {"matcher": "", "hooks": [{"type": "command", "command": hook + "start"}]}
+                    ],
+                    "SessionEnd": [
+                        {"matcher": "", "hooks": [{"type": "command", "command": hook + "end"}]}
+                    ],
+                }
+            }
+        ),
+    )
     # OpenCode: its Anthropic provider pointed at the fake API (answers come
     # back at once), and our plugin where 1.18 loads plugins from.
-    env.write(".config/opencode/opencode.json", json.dumps({
-        "$schema": "https://opencode.ai/config.json",
-        "model": "anthropic/claude-sonnet-4-5",
-        "provider": {"anthropic": {"options": {"baseURL": f"{env.api.url}/v1",
-                                               "apiKey": CLAUDE_KEY}}},
-    }))
+    env.write(
+        ".config/opencode/opencode.json",
+        json.dumps(
+            {
+                "$schema": "https://opencode.ai/config.json",
+                "model": "anthropic/claude-sonnet-4-5",
+                "provider": {
+                    "anthropic": {"options": {"baseURL": f"{env.api.url}/v1", "apiKey": CLAUDE_KEY}}
+                },
+            }
+        ),
+    )
     if PLUGIN.exists():
         env.write(".config/opencode/plugins/assistant-resurrect.js", PLUGIN.read_text())
     # Gemini CLI: API-key auth chosen, the test folders trusted.
-    env.write(".gemini/settings.json", json.dumps(
-        {"security": {"auth": {"selectedType": "gemini-api-key"}}}))
-    env.write(".gemini/trustedFolders.json", json.dumps(
-        {str(h / "work"): "TRUST_PARENT", str(h / "work" / "gemini"): "TRUST_FOLDER"}))
+    env.write(
+        ".gemini/settings.json",
+        json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}}),
+    )
+    env.write(
+        ".gemini/trustedFolders.json",
+        json.dumps({str(h / "work"): "TRUST_PARENT", str(h / "work" / "gemini"): "TRUST_FOLDER"}),
+    )
     # OpenCode's first run installs its plugin SDK (npm) and creates its
     # database: do it once here, not inside the first test's time limit.
     if (CLI_BIN / "opencode").exists():
-        env.run(["opencode", "session", "list"], check=False, timeout=180,
-                env={"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"})
+        env.run(
+            ["opencode", "session", "list"],
+            check=False,
+            timeout=180,
+            env={"OPENCODE_DISABLE_MODELS_FETCH": "1", "OPENCODE_DISABLE_AUTOUPDATE": "1"},
+        )
     # Codex: a dummy key (it never reaches a server; threads are created anyway).
     if (CLI_BIN / "codex").exists():
         env.run(["codex", "login", "--with-api-key"], input="sk-realcli-dummy", check=False)
@@ -395,6 +484,5 @@ def real() -> Iterator[RealEnv]:
         if env is not None:
             env.close()
         api.stop()
-        subprocess.run(["userdel", "-r", "-f", user], check=False, timeout=30,
-                       capture_output=True)
+        subprocess.run(["userdel", "-r", "-f", user], check=False, timeout=30, capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -41,16 +41,38 @@ def _message(model: str, text: str) -> dict[str, Any]:
 
 def _sse(model: str, text: str) -> bytes:
     events: list[tuple[str, dict[str, Any]]] = [
-        ("message_start", {"type": "message_start", "message": {
-            **_message(model, ""), "content": [], "stop_reason": None}}),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": {"type": "text", "text": ""}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                 "delta": {"type": "text_delta", "text": text}}),
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {**_message(model, ""), "content": [], "stop_reason": None},
+            },
+        ),
+        (
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        ),
+        (
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": text},
+            },
+        ),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {"type": "message_delta",
-                           "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                           "usage": {"output_tokens": 2}}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 2},
+            },
+        ),
         ("message_stop", {"type": "message_stop"}),
     ]
     out = b""
@@ -61,13 +83,14 @@ def _sse(model: str, text: str) -> bytes:
 
 def _gemini_reply(text: str) -> dict[str, Any]:
     return {
-        "candidates": [{
-            "content": {"role": "model", "parts": [{"text": text}]},
-            "finishReason": "STOP",
-            "index": 0,
-        }],
-        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 2,
-                          "totalTokenCount": 3},
+        "candidates": [
+            {
+                "content": {"role": "model", "parts": [{"text": text}]},
+                "finishReason": "STOP",
+                "index": 0,
+            }
+        ],
+        "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 2, "totalTokenCount": 3},
         "modelVersion": "gemini-stub",
     }
 
@@ -103,8 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             req = {}
         if ":streamGenerateContent" in self.path:
-            self._send(b"data: " + json.dumps(_gemini_reply(REPLY_TEXT)).encode() + b"\r\n\r\n",
-                       "text/event-stream")
+            self._send(
+                b"data: " + json.dumps(_gemini_reply(REPLY_TEXT)).encode() + b"\r\n\r\n",
+                "text/event-stream",
+            )
             return
         if ":generateContent" in self.path:
             self._send(json.dumps(_gemini_reply(REPLY_TEXT)).encode(), "application/json")

@@ -61,8 +61,12 @@ def test_state_file_from_the_real_session_start_hook(real: RealEnv) -> None:
     and follows /clear (a new session ID in the same process)."""
     pane = real.window(real.workdir("claude-hook"), claude_env(real))
     pid = start_claude(real, pane, "claude --model sonnet")
-    entry = wait_for(lambda: real.state_file("claude", pid), 30, "claude state file",
-                     on_fail=lambda: real.capture(pane))
+    entry = wait_for(
+        lambda: real.state_file("claude", pid),
+        30,
+        "claude state file",
+        on_fail=lambda: real.capture(pane),
+    )
     sid = entry["session_id"]
     assert UUID.match(sid)
     assert entry["tool"] == "claude" and entry["pid"] == pid
@@ -79,8 +83,14 @@ def test_state_file_from_the_real_session_start_hook(real: RealEnv) -> None:
     # /clear ends the session and starts another one in the same process.
     talk(real, pane)
     real.send(pane, "/clear")
-    new = wait_for(lambda: (real.state_file("claude", pid) or {}).get("source") == "clear"
-                   and real.state_file("claude", pid), 20, "state file after /clear")
+    new = wait_for(
+        lambda: (
+            (real.state_file("claude", pid) or {}).get("source") == "clear"
+            and real.state_file("claude", pid)
+        ),
+        20,
+        "state file after /clear",
+    )
     assert new["session_id"] != sid
     saved = real.save()[pane]
     assert (saved["session_id"], saved["id_source"]) == (new["session_id"], "state-file")
@@ -111,8 +121,9 @@ def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
     pid = start_claude(real, pane, "claude")
     talk(real, pane)
     projects = real.home / ".claude" / "projects"
-    files = wait_for(lambda: list(projects.glob(f"*{CLAUDE_LONG_DIR[:60]}*/*.jsonl")), 20,
-                     "a transcript")
+    files = wait_for(
+        lambda: list(projects.glob(f"*{CLAUDE_LONG_DIR[:60]}*/*.jsonl")), 20, "a transcript"
+    )
     assert len(files) == 1
     assert files[0].parent.name == project_dir_name(str(cwd))  # our name = Claude's
     sid = files[0].stem
@@ -124,8 +135,12 @@ def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
     real.tmux("set-environment", "-u", NO_HOOK_ENV, check=False)
     real.send(pane, f"unset {NO_HOOK_ENV}; claude -c --model sonnet", enter=True)
     pid = real.tool_pid(pane, "claude")
-    entry = wait_for(lambda: real.state_file("claude", pid), 30, "state file of claude -c",
-                     on_fail=lambda: real.capture(pane))
+    entry = wait_for(
+        lambda: real.state_file("claude", pid),
+        30,
+        "state file of claude -c",
+        on_fail=lambda: real.capture(pane),
+    )
     assert entry["session_id"] == sid and entry["source"] == "resume"
     saved = real.save()[pane]
     assert (saved["session_id"], saved["id_source"]) == (sid, "state-file")
@@ -135,8 +150,12 @@ def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
     # The resume form restore types works on this version: same session back.
     real.send(pane, f"claude --model sonnet --resume {sid}")
     pid = real.tool_pid(pane, "claude")
-    entry = wait_for(lambda: real.state_file("claude", pid), 30, "state file of --resume",
-                     on_fail=lambda: real.capture(pane))
+    entry = wait_for(
+        lambda: real.state_file("claude", pid),
+        30,
+        "state file of --resume",
+        on_fail=lambda: real.capture(pane),
+    )
     assert entry["session_id"] == sid
     assert "No conversation found" not in real.capture(pane)
     json.dumps(entry)
@@ -155,11 +174,22 @@ def test_restore_types_the_resume_and_the_same_session_comes_back(real: RealEnv)
     quit_claude(real, pane, pid)
 
     real.restore()
-    new_pid = wait_for(lambda: [p for p, argv in real.descendants(real.pane_pid(pane))
-                                if "claude" in argv[:1] and p != pid], 30, "claude restarted",
-                       on_fail=lambda: real.capture(pane) + real.save_log())[0]
-    entry = wait_for(lambda: real.state_file("claude", new_pid), 30, "state file after restore",
-                     on_fail=lambda: real.capture(pane))
+    new_pid = wait_for(
+        lambda: [
+            p
+            for p, argv in real.descendants(real.pane_pid(pane))
+            if "claude" in argv[:1] and p != pid
+        ],
+        30,
+        "claude restarted",
+        on_fail=lambda: real.capture(pane) + real.save_log(),
+    )[0]
+    entry = wait_for(
+        lambda: real.state_file("claude", new_pid),
+        30,
+        "state file after restore",
+        on_fail=lambda: real.capture(pane),
+    )
     assert entry["session_id"] == sid and entry["source"] == "resume"
     argv = dict(real.descendants(real.pane_pid(pane)))[new_pid]
     assert argv == ["claude", "--model", "sonnet", "--resume", sid]

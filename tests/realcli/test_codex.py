@@ -31,14 +31,16 @@ def _codex() -> None:
 
 
 def thread_of(real: RealEnv, cwd: Path) -> Optional[str]:
-    dbs = sorted((real.home / ".codex").glob("state_*.sqlite"),
-                 key=lambda p: int(p.stem.split("_")[1]))
+    dbs = sorted(
+        (real.home / ".codex").glob("state_*.sqlite"), key=lambda p: int(p.stem.split("_")[1])
+    )
     if not dbs:
         return None
     conn = sqlite3.connect(f"file:{dbs[-1]}?mode=ro", uri=True, timeout=2)
     try:
-        row = conn.execute("SELECT id FROM threads WHERE cwd = ? ORDER BY created_at DESC",
-                           (str(cwd),)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM threads WHERE cwd = ? ORDER BY created_at DESC", (str(cwd),)
+        ).fetchone()
     except sqlite3.Error:
         return None
     finally:
@@ -72,8 +74,13 @@ def strategy_answer(real: RealEnv, pane: str, name: str) -> Optional[str]:
     snap = procs.snapshot()
     det = detect.in_pane(real.pane_pid(pane), snap)
     assert det is not None and det.assistant.name == "codex"
-    found = Found(pid=det.pid, launch=det.launch, start=snap.procs[det.pid].start,
-                  cwd=snap.cwd(det.pid), pids=det.pids)
+    found = Found(
+        pid=det.pid,
+        launch=det.launch,
+        start=snap.procs[det.pid].start,
+        cwd=snap.cwd(det.pid),
+        pids=det.pids,
+    )
     ctx = Context(snap=snap, log=Log(None), home=str(real.home))
     codex = Codex()
     return dict(codex.strategies())[name](ctx, found)
@@ -84,8 +91,14 @@ def test_threads_rollouts_last_and_args(real: RealEnv) -> None:
     pane = real.window(cwd)
     pid = start(real, pane, "codex -m gpt-5", READY)
     real.send(pane, MESSAGE)
-    sid = str(wait_for(lambda: thread_of(real, cwd), 30, "a codex thread row",
-                       on_fail=lambda: real.capture(pane)))
+    sid = str(
+        wait_for(
+            lambda: thread_of(real, cwd),
+            30,
+            "a codex thread row",
+            on_fail=lambda: real.capture(pane),
+        )
+    )
     real.keys(pane, "Escape")
 
     # The app-server daemons Codex spawned are there, and are not sessions.

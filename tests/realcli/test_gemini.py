@@ -57,12 +57,20 @@ def resume(real: RealEnv, pane: str, command: str, sid: str) -> int:
     the Gemini before still shows the message, and a save that comes before
     the file is written finds no session, however slow the machine."""
     real.send(pane, "clear")
-    wait_for(lambda: real.capture(pane).strip() == "$", 15, "a cleared screen",
-             on_fail=lambda: real.capture(pane))
+    wait_for(
+        lambda: real.capture(pane).strip() == "$",
+        15,
+        "a cleared screen",
+        on_fail=lambda: real.capture(pane),
+    )
     since = time.time() - 0.01
     pid = start(real, pane, command, MESSAGE)
-    wait_for(lambda: written_since(real, sid, since), 30, f"gemini to reopen {sid}",
-             on_fail=lambda: real.capture(pane))
+    wait_for(
+        lambda: written_since(real, sid, since),
+        30,
+        f"gemini to reopen {sid}",
+        on_fail=lambda: real.capture(pane),
+    )
     return pid
 
 

@@ -31,7 +31,9 @@ def newest_session(real: RealEnv, cwd: Path, exclude: tuple[str, ...] = ()) -> O
     try:
         rows = conn.execute(
             "SELECT id FROM session WHERE directory = ? AND parent_id IS NULL "
-            "ORDER BY time_created DESC", (str(cwd),)).fetchall()
+            "ORDER BY time_created DESC",
+            (str(cwd),),
+        ).fetchall()
     except sqlite3.Error:
         return None
     finally:
@@ -49,8 +51,12 @@ def start(real: RealEnv, pane: str, command: str, ready: str = READY) -> int:
 
 def message(real: RealEnv, pane: str, cwd: Path, exclude: tuple[str, ...] = ()) -> str:
     real.send(pane, "hello from the test")
-    sid = wait_for(lambda: newest_session(real, cwd, exclude), 30, "an opencode session row",
-                   on_fail=lambda: real.capture(pane))
+    sid = wait_for(
+        lambda: newest_session(real, cwd, exclude),
+        30,
+        "an opencode session row",
+        on_fail=lambda: real.capture(pane),
+    )
     real.wait_screen(pane, "stub reply", 40)
     wait_for(lambda: "esc interrupt" not in real.capture(pane), 30, "the turn to end")
     return str(sid)
@@ -68,22 +74,32 @@ def test_plugin_state_follows_the_session_in_use(real: RealEnv) -> None:
     pane = real.window(cwd)
     pid = start(real, pane, "opencode")
     sid = message(real, pane, cwd)
-    entry = wait_for(lambda: real.state_file("opencode", pid), 20, "plugin state file",
-                     on_fail=lambda: real.capture(pane))
+    entry = wait_for(
+        lambda: real.state_file("opencode", pid),
+        20,
+        "plugin state file",
+        on_fail=lambda: real.capture(pane),
+    )
     assert entry["session_id"] == sid
     assert entry["tool"] == "opencode" and entry["pid"] == pid
     assert entry["directory"] == str(cwd)
     assert (real.state_dir / f"opencode-{pid}.json").stat().st_mode & 0o777 == 0o600
     saved = real.save()[pane]
     assert (saved["tool"], saved["session_id"], saved["id_source"]) == (
-        "opencode", sid, "plugin-state")
+        "opencode",
+        sid,
+        "plugin-state",
+    )
 
     # A new session in the same process: the plugin follows it.
     real.send(pane, "/new")
     real.wait_screen(pane, READY)
     sid2 = message(real, pane, cwd, exclude=(sid,))
-    wait_for(lambda: (real.state_file("opencode", pid) or {}).get("session_id") == sid2, 20,
-             "plugin state to follow /new")
+    wait_for(
+        lambda: (real.state_file("opencode", pid) or {}).get("session_id") == sid2,
+        20,
+        "plugin state to follow /new",
+    )
     saved = real.save()[pane]
     assert (saved["session_id"], saved["id_source"]) == (sid2, "plugin-state")
 

@@ -41,4 +41,5 @@ def test_resume_form_matches_installed_help(real: RealEnv, tool: str) -> None:
     for token in argv[1:-1]:
         if token.startswith("-") or token == "resume":
             assert token in out or token in help_args, (
-                f"{tool} {cli_version(tool)}: {token!r} of {argv} not in its help")
+                f"{tool} {cli_version(tool)}: {token!r} of {argv} not in its help"
+            )
