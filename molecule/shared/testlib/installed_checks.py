@@ -28,6 +28,8 @@ from arlib import (
     tmux_option,
 )
 
+from assistant_resurrect import assistants
+
 REPO = pathlib.Path(__file__).resolve().parents[3]
 ROLE = REPO / "roles" / "assistant_resurrect"
 OURS_START = f"{ENTRY_POINT} hook claude-session-start"
@@ -37,7 +39,7 @@ USER_TMUX_LINES = [
     "set -g history-limit 5000",
     'bind r source-file ~/.tmux.conf \\; display "reloaded"',
 ]
-ASSISTANTS = ("claude", "opencode", "codex", "gemini")
+ASSISTANTS = tuple(assistants.names())  # the registry (runtime/, on the controller)
 
 
 @pytest.fixture(scope="module")
