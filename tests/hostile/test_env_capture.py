@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Agent, records, start_in_pane, wait_for
+from tests.helpers import Agent, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats
 
 SESSION_ID = "6a1f0c3e-2b4d-4e5f-9a8b-7c6d5e4f3a2b"

@@ -26,7 +26,7 @@ from assistant_resurrect.assistants.opencode import OpenCode
 from assistant_resurrect.log import Log
 from assistant_resurrect.statefiles import StateFiles
 from assistant_resurrect.tmux import Tmux
-from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import hostile_text
 from tests.screens import screen_lines, shows_prompt

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RUNTIME_SRC, Agent, records, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.screens import capture_args, occurrences, screen_lines_at
 

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from assistant_resurrect import assistants
-from tests.conftest import Agent, records, wait_for
+from tests.helpers import Agent, records, wait_for
 from tests.hostile.conftest import Stats, check_canaries, keep_server_alive
 from tests.hostile.strategies import ENV_NAMES, dir_name, hostile_text
 from tests.screens import screen_lines

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import pytest
 
 from assistant_resurrect.tmux import Tmux
-from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, pane_prompt_ready, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.hostile.strategies import CANARIES
 from tests.screens import occurrences, screen_lines, screen_lines_at, screen_text

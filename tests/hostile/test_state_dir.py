@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.hostile.conftest import Stats, check_canaries
 from tests.tmuxinfo import tmux_release
 

@@ -23,7 +23,7 @@ from typing import Any, Optional
 import pytest
 from libtmux import Server
 
-from tests.conftest import RUNTIME_SRC, Agent, pane_prompt_ready, records, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, pane_prompt_ready, records, wait_for
 from tests.screens import (
     capture_args,
     lines_of,

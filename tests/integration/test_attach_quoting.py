@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from libtmux import Server
 
-from tests.conftest import RUNTIME_SRC, wait_for
+from tests.helpers import RUNTIME_SRC, wait_for
 
 sys.path.insert(0, str(RUNTIME_SRC))
 from assistant_resurrect import pending

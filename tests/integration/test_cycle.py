@@ -11,7 +11,7 @@ from typing import Any
 
 from libtmux import Server
 
-from tests.conftest import Agent, pane_prompt_ready, records, start_in_pane, wait_for
+from tests.helpers import Agent, pane_prompt_ready, records, start_in_pane, wait_for
 from tests.screens import only_prompt, screen_lines, screen_text
 
 CLAUDE_ID = "3f1e8a1c-1111-4222-8333-444455556666"
@@ -145,6 +145,6 @@ def current_command(pane: Any) -> str:
 
 
 def agent_src() -> str:
-    from tests.conftest import RUNTIME_SRC
+    from tests.helpers import RUNTIME_SRC
 
     return shlex.quote(str(RUNTIME_SRC))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from libtmux import Server
 
-from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.screens import screen_lines_at, shows_prompt
 from tests.tmuxinfo import tmux_release
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from libtmux import Server
 
-from tests.conftest import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 from tests.integration.test_attach import client, entry, new_pane, write_sidecar
 from tests.screens import capture_args, lines_of, only_prompt, screen_lines, shows_prompt
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from libtmux import Server
 
 from assistant_resurrect.procs import read_proc
-from tests.conftest import Agent, records, start_in_pane, wait_for
+from tests.helpers import Agent, records, start_in_pane, wait_for
 
 A = "01a213ba-aaaa-7aaa-8aaa-aaaaaaaaaaaa"
 B = "01a213ba-bbbb-7bbb-8bbb-bbbbbbbbbbbb"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from libtmux import Server
 
-from tests.conftest import Agent, records, start_in_pane, wait_for
+from tests.helpers import Agent, records, start_in_pane, wait_for
 from tests.screens import screen_lines
 
 A = "3f1e8a1c-1111-4222-8333-444455556666"

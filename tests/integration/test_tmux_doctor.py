@@ -8,7 +8,7 @@ from pathlib import Path
 from libtmux import Server
 
 from assistant_resurrect.doctor import tmux_outside_tested
-from tests.conftest import Agent
+from tests.helpers import Agent
 from tests.tmuxinfo import tmux_version
 
 

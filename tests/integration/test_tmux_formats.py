@@ -15,7 +15,7 @@ import pytest
 
 from assistant_resurrect.errors import TmuxError
 from assistant_resurrect.tmux import OPTIONS, Tmux
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.tmuxinfo import tmux_release, tmux_version
 
 # Each is one directory name (no '/', no NUL) and one option value.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.realcli.conftest import CLI_BIN, RealEnv, cli_version
 
 pytestmark = [pytest.mark.realcli, pytest.mark.asuser]

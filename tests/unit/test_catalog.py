@@ -11,7 +11,7 @@ import sys
 import yaml
 
 from assistant_resurrect import assistants, catalog
-from tests.conftest import ROOT, RUNTIME_SRC
+from tests.helpers import ROOT, RUNTIME_SRC
 
 BEGIN, END = catalog.README_BEGIN, catalog.README_END
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import RUNTIME_SRC
+from tests.helpers import RUNTIME_SRC
 
 PKG = "assistant_resurrect"
 # Lowest first. A module may import modules of lower layers only (inside the

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from assistant_resurrect import procs_linux, procs_psutil
-from tests.conftest import RUNTIME_SRC, pane_prompt_ready, wait_for
+from tests.helpers import RUNTIME_SRC, pane_prompt_ready, wait_for
 
 
 @pytest.mark.parametrize("name", ["linux", "psutil"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant_resurrect.assistants.claude import project_dir_name
-from tests.unit.test_strategies_common import Proc, make_proc
+from tests.unit.strategy_helpers import Proc, make_proc
 
 U1 = "11111111-1111-4111-8111-111111111111"
 U2 = "22222222-2222-4222-8222-222222222222"

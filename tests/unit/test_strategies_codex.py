@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant_resurrect import assistants
-from tests.unit.test_strategies_common import Proc, make_proc
+from tests.unit.strategy_helpers import Proc, make_proc
 
 T_ARGS = "01a213ba-0000-7000-8000-00000000a0a0"
 T_NEW = "01a213ba-1111-7111-8111-111111111111"

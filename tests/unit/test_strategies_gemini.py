@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant_resurrect import assistants
-from tests.unit.test_strategies_common import Proc, make_proc
+from tests.unit.strategy_helpers import Proc, make_proc
 
 G_ARGS = "7607a433-a71d-4cb7-ace3-bad103be0317"
 G_NEW = "1dec7dbd-8a0f-467b-ab81-68f9e04ef4a6"

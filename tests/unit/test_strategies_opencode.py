@@ -9,7 +9,7 @@ from typing import Optional
 
 import pytest
 
-from tests.unit.test_strategies_common import Proc, make_proc
+from tests.unit.strategy_helpers import Proc, make_proc
 
 S_ARGS = "ses_argsargsargsargsargsargs"
 S_PLUGIN = "ses_pluginpluginpluginplugin"

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def run_probe(tmp_path: Path, strict: bool) -> subprocess.CompletedProcess[str]:
