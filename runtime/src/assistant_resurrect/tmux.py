@@ -291,3 +291,12 @@ class Tmux:
 
     def capture(self, pane_id: str) -> str:
         return self.run("capture-pane", "-p", "-t", pane_id)
+
+    def screen_lines(self, pane_id: str) -> list[str]:
+        """The pane's screen as logical lines: wrapped rows joined (-J), trailing
+        blanks dropped, so a typed line reads whole whatever the pane's width."""
+        rows = self.run("capture-pane", "-p", "-J", "-t", pane_id).split("\n")
+        lines = [row.rstrip() for row in rows]
+        while lines and not lines[-1]:
+            lines.pop()
+        return lines

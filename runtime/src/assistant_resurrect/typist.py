@@ -73,7 +73,7 @@ def _type_round(
         # the pane (its session ID is on screen) it is not typed again; if it
         # still sits on the prompt line, unentered, it gets its Enter.
         if fresh is not None and fresh.restored_marker == TYPING + sid:
-            screen = tmux.capture(pane_id).rstrip().splitlines()
+            screen = tmux.screen_lines(pane_id)  # joined: a wrapped ID still reads whole
             if any(sid in line for line in screen):
                 if sid in screen[-1] and guard(fresh, snap, allowed) is None:
                     tmux.send_enter(pane_id)
