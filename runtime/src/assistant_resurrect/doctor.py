@@ -46,7 +46,8 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     except AgentError as exc:
         out(f"PROBLEM: {exc}")
         return 1
-    opts = tmux.options
+    tmux_settings = tmux.settings
+    opts = tmux_settings.options
     for option, sub in HOOKS.items():
         value = tmux.option(option)
         if "assistant-resurrect" not in value or sub not in value.split():
@@ -77,7 +78,7 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
         notes.append(f"state dir {sdir}" + ("" if sdir.exists() else " (not created yet)"))
     except AgentError as exc:
         problems.append(str(exc))
-    rdir = paths.resurrect_dir(opts.get("@resurrect-dir"))
+    rdir = tmux_settings.resurrect_dir
     if rdir.exists() and not os.access(rdir, os.W_OK):
         problems.append(f"resurrect dir {rdir} is not writable; fix its permissions")
     notes.append(f"resurrect dir {rdir}")
