@@ -34,6 +34,7 @@ class Stats:
     faults_injected: int = 0
     sessions_lost: int = 0
     unexpected_executions: int = 0
+    data_losses: int = 0
     panes_unrestored_after_killed_restore: int = 0
 
     def any(self) -> bool:
@@ -76,6 +77,43 @@ def canary_bin(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     return bin_dir
 
 
+@dataclass
+class OtherUser:
+    """A second real account (for cross-user cases): its name, uid and home."""
+
+    name: str
+    uid: int
+    gid: int
+    home: Path
+
+
+@pytest.fixture(scope="session")
+def other_user() -> Iterator[OtherUser]:
+    """A real second user with a home of its own, removed at the end. Needs root
+    (CI runs as root); skipped otherwise (a failure under AR_STRICT=1)."""
+    import pwd
+    import secrets
+    import subprocess
+
+    if os.getuid() != 0 or not shutil.which("useradd"):
+        pytest.skip("cross-user tests need root and useradd")
+    name = f"arbob{secrets.token_hex(3)}"
+    subprocess.run(
+        ["useradd", "--create-home", "--shell", "/bin/sh", name], check=True, timeout=30
+    )
+    try:
+        pw = pwd.getpwnam(name)
+        yield OtherUser(name, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir))
+    finally:
+        subprocess.run(["userdel", "-r", "-f", name], check=False, timeout=30, capture_output=True)
+
+
+def record_data_loss(stats: Stats, what: str) -> None:
+    """Count a data loss (a file of the user's changed or gone) and fail."""
+    stats.data_losses += 1
+    raise AssertionError(f"data loss: {what}")
+
+
 def keep_server_alive(server: Any) -> None:
     """A session that outlives each example's: a tmux server whose last session
     ends exits, and the next one hands out pane IDs from %0 again, so a late
@@ -105,6 +143,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     tr = terminalreporter
     tr.section("assistant-resurrect hostile input / faults summary")
+    tr.write_line(
+        f"hostile summary: code executions {s.unexpected_executions}, "
+        f"data losses {s.data_losses}, sessions lost {s.sessions_lost} (all must be 0)"
+    )
     tr.write_line(f"cases generated:                        {s.cases_generated}")
     tr.write_line(f"commands typed into real shells:        {s.commands_typed_in_real_shells}")
     tr.write_line(f"faults injected:                        {s.faults_injected}")
