@@ -3,7 +3,20 @@
 Every command asks tmux for all the options below in one call (with the pane
 listing when it needs one, see tmux.py) and derives everything from this one
 object: where the saves are, which shells may be typed into, which env names
-are captured and replayed, when assistants start.
+are captured and replayed, when assistants start and how they are paced.
+
+Restore's pacing options (seconds; a bad value is logged and the default used):
+
+- `@assistant-resurrect-stagger` (default 2): seconds between two new sessions
+  of the same tool, across restore and every `restore --pending` run (0: no
+  wait). Sessions of one tool share one credential store; when many start at
+  once their start-up token refreshes race, and the losers are logged out.
+- `@assistant-resurrect-check` (default 5): seconds restore watches each
+  assistant it started; one that exits within them (`No conversation found`,
+  a refused flag) is logged with its last screen line and shown by `status`
+  (0: no check).
+- `@assistant-resurrect-start`: `attached` (default), `immediate`, or `prompt`
+  (like attached, but the line is typed without Enter: the user presses it).
 """
 
 from __future__ import annotations
@@ -14,7 +27,7 @@ from assistant_resurrect import capture, paths
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
-    from typing import Callable
+    from typing import Callable, Optional
 
 # The options every command reads (one tmux call), each documented in the README.
 OPTIONS = (
@@ -26,10 +39,46 @@ OPTIONS = (
     "@assistant-resurrect-capture-secret-env",
     "@assistant-resurrect-shells",
     "@assistant-resurrect-start",
+    "@assistant-resurrect-stagger",
+    "@assistant-resurrect-check",
 )
 
 DEFAULT_SHELLS = ("bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "ash")
-START_MODES = ("attached", "immediate")
+START_MODES = ("attached", "immediate", "prompt")
+
+# Seconds between two new sessions of one tool. Claude Code's start-up OAuth
+# refresh (and its unlocked rewrite of ~/.claude.json) races when sessions start
+# together: users report sessions logged out after three started within 8 s
+# (anthropics/claude-code#85236, where one refresh, lock to failure, took under
+# 0.5 s), and tools that restore many Claude sessions wait 2 s between two
+# launches for the same start-up race (umage-ai/CodeShellManager#20,
+# ClaudeLaunchStaggerMs = 2000). 2 s lets each start's refresh and credential
+# write finish before the next session reads the store; 20 sessions of one tool
+# take 38 s to start, which is why it is per tool and 0 turns it off.
+DEFAULT_STAGGER = 2.0
+# Seconds restore watches an assistant it started: an unknown session ID or a
+# refused flag ends the CLI within a second or two of its start.
+DEFAULT_CHECK = 5.0
+MAX_SECONDS = 600.0  # larger values are taken for typos (a restore would hang)
+TIMINGS = (
+    ("@assistant-resurrect-stagger", DEFAULT_STAGGER),
+    ("@assistant-resurrect-check", DEFAULT_CHECK),
+)
+
+
+def seconds(value: str) -> Optional[float]:
+    """A number of seconds (`2`, `0.5`, `2s`), or None when it is not one."""
+    text = value.strip()
+    if text.endswith("s"):
+        text = text[:-1].rstrip()
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    # NaN fails both comparisons; inf fails the second.
+    if not 0.0 <= number <= MAX_SECONDS:
+        return None
+    return number
 
 
 class Settings:
@@ -67,8 +116,46 @@ class Settings:
         sidecar never decides)."""
         return frozenset(self.capture_env()[0])
 
+    def _seconds(self, name: str, default: float) -> float:
+        value = self.get(name)
+        if not value.strip():
+            return default
+        number = seconds(value)
+        return default if number is None else number
+
+    @property
+    def stagger(self) -> float:
+        """`@assistant-resurrect-stagger`: seconds between two new sessions of one
+        tool (0: none); a bad value gives the default (see `timing_problems`)."""
+        return self._seconds("@assistant-resurrect-stagger", DEFAULT_STAGGER)
+
+    @property
+    def check_seconds(self) -> float:
+        """`@assistant-resurrect-check`: seconds restore watches a started
+        assistant (0: no check); a bad value gives the default."""
+        return self._seconds("@assistant-resurrect-check", DEFAULT_CHECK)
+
+    def timing_problems(self) -> list[str]:
+        """One line per pacing option whose value is not a number of seconds
+        (0 to MAX_SECONDS), naming the default used instead."""
+        problems = []
+        for name, default in TIMINGS:
+            value = self.get(name)
+            if value.strip() and seconds(value) is None:
+                problems.append(
+                    f"{name} is {value!r}, not a number of seconds from 0 to "
+                    f"{MAX_SECONDS:g}; using {default:g}"
+                )
+        return problems
+
+    def check_timings(self, log: Callable[[str], None]) -> None:
+        """Log `timing_problems` (what restore does once per run)."""
+        for line in self.timing_problems():
+            log(line)
+
     def start_mode(self, log: Callable[[str], None]) -> str:
-        """`@assistant-resurrect-start`: `attached` (default) or `immediate`."""
+        """`@assistant-resurrect-start`: `attached` (default), `immediate` or
+        `prompt` (attached, typed without Enter)."""
         value = self.get("@assistant-resurrect-start").strip() or "attached"
         if value not in START_MODES:
             log(
