@@ -3,13 +3,16 @@
 "Restore would type" comes from the restore planner itself (planner.plan, for
 the pane as tmux-resurrect would bring it back), so it is the very line a
 restore types: the same `cd`, the same quoting for the pane's shell.
+What the last restore saw of each pane (watch.py's report: the assistant kept
+running, or exited with this line) follows the table.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
-from assistant_resurrect import procs, store
+from assistant_resurrect import procs, store, watch
 from assistant_resurrect.log import Log
 from assistant_resurrect.planner import plan
 from assistant_resurrect.save import collect
@@ -54,8 +57,22 @@ def status(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     if last is not None:
         sidecar = store.sidecar_for(last)
         out(f"last save: {last.name} -> {sidecar.name if sidecar.exists() else 'no sidecar'}")
+    checked(rdir, {p.address for p in panes}, out)
     waiting(tmux, out)
     return 0
+
+
+def checked(rdir: Path, addresses: set[str], out: Callable[[str], None]) -> None:
+    """The last restore's check of each pane that exists now (watch.py's report)."""
+    latest = watch.latest_by_address(watch.read_report(rdir))
+    shown = [e for address, e in sorted(latest.items()) if address in addresses]
+    if not shown:
+        return
+    out("")
+    out(f"what the last restore saw of {len(shown)} pane(s) ({watch.REPORT}):")
+    rows: list[tuple[object, ...]] = [("PANE", "TOOL", "SESSION ID", "RESTORE")]
+    rows += [(e["address"], e["tool"], e["session_id"], watch.describe(e)) for e in shown]
+    _table(rows, (24, 9, 38, watch.MAX_LINE + 40), out)
 
 
 def waiting(tmux: Tmux, out: Callable[[str], None]) -> None:

@@ -224,8 +224,11 @@ def latest_by_address(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 
 
 def describe(e: dict[str, Any]) -> str:
-    """`failed 12:03: <line>` / `running (checked 12:03)`, for status."""
-    when = time.strftime("%H:%M", time.localtime(float(e["at"])))
+    """`failed 12:03: <line>` / `running (checked 12:03)`, for status (with
+    the date when it was not today)."""
+    at = time.localtime(float(e["at"]))
+    today = time.localtime()[:3] == at[:3]
+    when = time.strftime("%H:%M" if today else "%Y-%m-%d %H:%M", at)
     if e["outcome"] == "failed":
         return f"failed {when}: {e['line'] or '(no output)'}"
     return f"running (checked {when})"
