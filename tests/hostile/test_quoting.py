@@ -49,11 +49,13 @@ def test_typed_line_parses_back_to_the_saved_argv(
         assert words[:4] == ["cd", "--", cwd, "&&"], line
         assert line.startswith("cd -- ")
         words = words[4:]
-    assert words == [f"{k}={v}" for k, v in env.items()] + argv
-    # The command word is never an assignment, whatever argv[0] holds: it is
+    # The program runs through `command`: no alias or function applies.
+    assert words == [f"{k}={v}" for k, v in env.items()] + ["command", *argv]
+    # The program word is never an assignment, whatever argv[0] holds: it is
     # quoted, or its unquoted head has no '='.
     bare = command.build(argv, {}, None, None, shell)
-    head = re.match(r"[^ '$]*", bare)
+    assert bare.startswith("command "), bare
+    head = re.match(r"[^ '$]*", bare[len("command ") :])
     assert head is not None and "=" not in head.group(0), bare
 
 

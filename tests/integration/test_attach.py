@@ -199,7 +199,7 @@ def test_dry_run_tells_which_would_wait(server: Server, agent: Agent) -> None:
     new_pane(server, "work")
     write_sidecar(agent, [entry("work:0.0", A)])
     proc = agent.run("restore", "--dry-run")
-    assert proc.stdout.strip() == f"work:0.0: claude --resume {A}"
+    assert proc.stdout.strip() == f"work:0.0: command claude --resume {A}"
     assert "work:0.0 would wait for a client to show session 'work'" in proc.stderr
     assert our_hooks(server) == []  # a dry run arms nothing
 

@@ -109,7 +109,7 @@ def test_full_cycle(server: Server, agent: Agent, tmp_path: Path, home: Path) ->
     # No client is attached in this test: start at once (attach mode: test_attach.py).
     server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
     out = agent.run("restore", "--dry-run").stdout
-    assert f"work:0.0: claude --model sonnet --resume {CLAUDE_ID}" in out
+    assert f"work:0.0: command claude --model sonnet --resume {CLAUDE_ID}" in out
     assert "skip work:1.0: its foreground program is 'cat', not a shell" in out
     assert records() == []  # a dry run types nothing
 

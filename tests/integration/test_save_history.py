@@ -47,9 +47,9 @@ def test_each_layout_keeps_its_own_sidecar(server: Server, agent: Agent) -> None
     _stop(pane)
     # Restoring the older layout uses the older sidecar; the default is `last`.
     out = agent.run("restore", "--dry-run", "--layout", str(first)).stdout
-    assert out.strip() == f"w:0.0: claude --resume {A}"
+    assert out.strip() == f"w:0.0: command claude --resume {A}"
     out = agent.run("restore", "--dry-run").stdout
-    assert out.strip() == f"w:0.0: claude --resume {B}"
+    assert out.strip() == f"w:0.0: command claude --resume {B}"
 
 
 def test_save_with_no_assistants_keeps_history(server: Server, agent: Agent) -> None:
@@ -135,7 +135,7 @@ def test_env_capture_and_secret_filter(server: Server, agent: Agent) -> None:
     assert "AR_API_TOKEN" in log and "s3cr3t" not in log
     _stop(pane)
     out = agent.run("restore", "--dry-run").stdout
-    assert out.strip() == f"w:0.0: AR_PROFILE='dev box' claude --resume {A}"
+    assert out.strip() == f"w:0.0: AR_PROFILE='dev box' command claude --resume {A}"
 
 
 def test_secret_env_needs_its_own_option(server: Server, agent: Agent) -> None:
@@ -174,7 +174,7 @@ def test_legacy_sidecar_is_restorable(server: Server, agent: Agent, tmp_path: Pa
     )
     out = agent.run("restore", "--dry-run").stdout
     assert (
-        f"proj:0.0: cd -- {tmp_path} && VIRTUAL_ENV=/v claude "
+        f"proj:0.0: cd -- {tmp_path} && VIRTUAL_ENV=/v command claude "
         f"--dangerously-skip-permissions --resume {A}"
     ) in out
 

@@ -10,6 +10,16 @@ sh/dash) get an UnquotableError and the pane is skipped, as does a NUL
 Unquoted words are plain: never starting with `=` (zsh expands `=ls` to a
 path) or `%` (fish expands `%self` to its PID), and the command word never
 contains `=` (it would read as an assignment).
+
+The program runs through `command`, so that no alias or function of the
+user's named like the tool applies (`alias codex='codex --search'` would
+repeat a flag the resume line gives): in bash, zsh, sh/dash and ksh an alias
+is only expanded in the first word, which is `command`, and `command` skips
+functions; fish's `command` builtin skips functions, which is what its
+aliases are, and its abbreviations do not expand after it. zsh also expands
+global aliases (`alias -g`) in any unquoted word, so there the program word is
+quoted (`\\claude`). Assignments before `command` reach the program in all of
+them (fish from 3.1 on).
 """
 
 from __future__ import annotations
@@ -103,16 +113,22 @@ def build(
     pane_cwd: Optional[str],
     shell: str,
 ) -> str:
-    """`[cd -- DIR && ][NAME=value ...] argv...`, every token quoted for `shell`."""
+    """`[cd -- DIR && ][NAME=value ...] command argv...`, every token quoted for
+    `shell`."""
     words = []
     for name, value in env.items():
         if not ENV_NAME.match(name):
             raise UnquotableError(f"{name!r} is not a valid environment variable name")
         words.append(f"{name}={quote(value, shell)}")
+    if argv:
+        words.append("command")
     for i, arg in enumerate(argv):
         word = quote(arg, shell)
-        if i == 0 and word == arg and "=" in arg:
-            word = f"'{arg}'"  # unquoted, `A=b/claude` would be an assignment
+        if i == 0 and word == arg:
+            if "=" in arg:
+                word = f"'{arg}'"  # unquoted, `A=b/claude` would read as an assignment
+            elif shell == "zsh":
+                word = "\\" + arg  # a quoted word is never alias-expanded, not even by -g
         words.append(word)
     line = " ".join(words)
     if cwd and cwd != pane_cwd:
