@@ -4,6 +4,12 @@ Claude runs the hook through a shell whose parent chain leads to the Claude
 process; the hook walks up that chain to find it and keys the state file by
 Claude's own PID (never by the pane shell's), with its start time so that a
 reused PID never matches a stale file.
+
+When the state file cannot be written (a state dir owned by another user, a
+symlink, writable by others, a full disk), SessionStart says so in one line on
+stderr and exits 1: Claude shows a non-zero exit other than 2 as a
+non-blocking hook error with that line, and the session goes on (exit 0 would
+hide it; 2 is the blocking code of other events).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import sys
 import time
 
 from assistant_resurrect import assistants, paths, procs, statefiles
+from assistant_resurrect.errors import StateDirError
 from assistant_resurrect.log import Log
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
@@ -43,6 +50,11 @@ def find_tool_pid(tool: str, start: Optional[int] = None) -> Optional[procs.Proc
     return None
 
 
+# Exit status of a SessionStart hook that could not record the session: any
+# non-zero status but 2 is a non-blocking error for Claude, shown with stderr.
+NOT_RECORDED = 1
+
+
 def _hook_log() -> Log:
     try:
         return Log(paths.state_dir(create=True) / "hooks.log")
@@ -50,10 +62,22 @@ def _hook_log() -> Log:
         return Log(None)
 
 
-def _capture_names() -> list[str]:
-    """Names from `@assistant-resurrect-capture-env` when inside tmux (one tmux call)."""
+def _not_recorded(log: Log, reason: object) -> int:
+    """One line on stderr (Claude shows it) and the log, when it can be written."""
+    line = (
+        f"assistant-resurrect: {reason}; Claude session IDs will not be saved: "
+        "run 'assistant-resurrect doctor'"
+    )
+    log(f"claude-session-start: {line}")
+    sys.stderr.write(" ".join(line.split()) + "\n")
+    return NOT_RECORDED
+
+
+def _captured_env() -> dict[str, str]:
+    """This process's values of the names in `@assistant-resurrect-capture-env`,
+    when inside tmux (one tmux call), without those that look like credentials."""
     if not os.environ.get("TMUX"):
-        return []
+        return {}
     from assistant_resurrect import capture
     from assistant_resurrect.tmux import Tmux
 
@@ -64,13 +88,18 @@ def _capture_names() -> list[str]:
     try:
         opts = Tmux().options_of([env_opt, secret_opt], os.environ.get("TMUX_PANE"))
     except Exception:
-        return []
-    return capture.names(opts[env_opt], capture.allowed(opts[secret_opt]))[0]
+        return {}
+    allow = capture.allowed(opts[secret_opt])
+    names = capture.names(opts[env_opt], allow)[0]
+    return capture.keep_values({n: os.environ[n] for n in names if n in os.environ}, allow)[0]
 
 
 def claude_session_start(stdin: Any = None) -> int:
-    log = _hook_log()
     raw = (stdin or sys.stdin.buffer).read()
+    try:
+        log = Log(paths.state_dir(create=True) / "hooks.log")
+    except StateDirError as exc:  # refused: nothing could be recorded
+        return _not_recorded(Log(None), exc)
     try:
         payload = json.loads(raw or b"{}")
     except (ValueError, RecursionError) as exc:
@@ -86,7 +115,7 @@ def claude_session_start(stdin: Any = None) -> int:
             f"{payload.get('session_id')} not recorded"
         )
         return 0
-    names = _capture_names()
+    env = _captured_env()
     record = dict(payload)
     record.update(
         {
@@ -95,14 +124,13 @@ def claude_session_start(stdin: Any = None) -> int:
             "start_time": proc.start,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "timestamp_epoch": round(time.time(), 3),
-            "env": {n: os.environ[n] for n in names if n in os.environ},
+            "env": env,
         }
     )
     try:
         statefiles.write("claude", proc.pid, record)
     except Exception as exc:
-        log(f"claude-session-start: cannot write the state file: {exc}")
-        sys.stderr.write(f"assistant-resurrect: {exc}\n")
+        return _not_recorded(log, f"cannot write the state file: {exc}")
     return 0
 
 
