@@ -17,3 +17,12 @@ class StateDirError(AgentError):
 
 class SidecarError(AgentError):
     """A sidecar file is missing, unreadable, corrupt or from a newer version."""
+
+
+class SidecarUnusable(SidecarError):
+    """The sidecar a restore wants is missing, empty, unreadable or untrusted:
+    (unlike a corrupt or newer one) an older good sidecar may stand in for it."""
+
+
+class LockTimeout(AgentError):
+    """Another process held a lock for longer than the bounded wait."""

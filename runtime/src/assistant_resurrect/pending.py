@@ -26,11 +26,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from assistant_resurrect import paths
 from assistant_resurrect.errors import TmuxError
-from assistant_resurrect.fileio import atomic_write, locked
+from assistant_resurrect.fileio import LOCK_TIMEOUT, atomic_write, locked, read_regular
 from assistant_resurrect.session import InvalidEntry, SavedSession
 from assistant_resurrect.tmux import Tmux
 
@@ -38,6 +38,7 @@ VERSION = 1
 EVENTS = ("client-attached", "client-session-changed")
 FIRST_INDEX = 4200  # hook array indexes we use start here, far from a user's own
 MARK = "restore --pending"  # in every hook command we arm
+MAX_BYTES = 16 << 20  # a pending file far larger than any restore writes is not read
 
 
 @dataclass
@@ -83,7 +84,7 @@ def path_for(server: Server) -> Path:
 
 @contextlib.contextmanager
 def lock() -> Iterator[None]:
-    with locked(paths.state_dir(create=True) / ".pending.lock"):
+    with locked(paths.state_dir(create=True) / ".pending.lock", LOCK_TIMEOUT):
         yield
 
 
@@ -164,13 +165,11 @@ def _sessions(doc: object) -> dict[str, Waiting]:
     return out
 
 
-def load(server: Server) -> dict[str, Waiting]:
-    """The waiting sessions of this server (none when there is no file, it is
-    unreadable, or an earlier server that had the same PID left it)."""
-    try:
-        doc = json.loads(path_for(server).read_bytes())
-    except (OSError, ValueError):
-        return {}
+def _read(path: Path, server: Server) -> dict[str, Waiting]:
+    """The waiting sessions in `path` when it is this server's file (version and
+    server start time match); FileNotFoundError, OSError or ValueError else."""
+    raw, _ = read_regular(path, limit=MAX_BYTES)
+    doc = json.loads(raw)
     if (
         not isinstance(doc, dict)
         or doc.get("version") != VERSION
@@ -178,6 +177,31 @@ def load(server: Server) -> dict[str, Waiting]:
     ):
         return {}
     return _sessions(doc)
+
+
+def load(server: Server) -> dict[str, Waiting]:
+    """The waiting sessions of this server (none when there is no file, it is
+    unreadable, or an earlier server that had the same PID left it)."""
+    try:
+        return _read(path_for(server), server)
+    except (OSError, ValueError, RecursionError):
+        return {}
+
+
+def waiting_of(server: Server, log: Optional[Callable[[str], None]] = None) -> dict[str, Waiting]:
+    """The waiting sessions of this server, read only (no state dir is created,
+    no lock taken: the file is replaced atomically), for `save` to carry them
+    into the sidecar. An unreadable file is logged; StateDirError when the state
+    dir is unsafe."""
+    path = paths.state_dir(create=False) / f"pending-{server.pid}.json"
+    try:
+        return _read(path, server)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, RecursionError) as exc:
+        if log is not None:
+            log(f"waiting resumes file {path} unreadable ({exc}); ignored")
+        return {}
 
 
 def store(server: Server, sessions: dict[str, Waiting]) -> None:
@@ -201,7 +225,8 @@ def read_only(tmux: Tmux) -> dict[str, Waiting]:
     try:
         server = Server.of(tmux)
         directory = paths.state_dir(create=False)
-        doc = json.loads((directory / f"pending-{server.pid}.json").read_bytes())
+        raw, _ = read_regular(directory / f"pending-{server.pid}.json", limit=MAX_BYTES)
+        doc = json.loads(raw)
     except Exception:
         return {}
     if not isinstance(doc, dict) or doc.get("server_start") != server.start:

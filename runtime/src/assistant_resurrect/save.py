@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 from assistant_resurrect import detect, paths, procs, store
 from assistant_resurrect.assistants.base import Context, Found
+from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
-from assistant_resurrect.session import SavedSession
+from assistant_resurrect.session import InvalidEntry, SavedSession
 from assistant_resurrect.tmux import Pane, Tmux
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
@@ -97,6 +99,88 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
     return sessions
 
 
+def _say(log: Optional[Log], message: str) -> None:
+    """One line on stderr (tmux-resurrect shows a hook's output) and in the log."""
+    sys.stderr.write(f"assistant-resurrect: {message}\n")
+    if log is not None:
+        log(message)
+
+
+def refuse_untrusted(rdir: Path) -> bool:
+    """Save never writes sessions (IDs, paths, captured env) into a resurrect dir
+    other users can write: they could read or replace what restore later types.
+    One stderr line, nothing written there (not even a log)."""
+    reason = store.check_dir(rdir)
+    if reason is None:
+        return False
+    _say(
+        None,
+        f"{reason}: not saving assistant sessions there (make it yours and private: "
+        "chmod 700, or set @resurrect-dir to a private directory)",
+    )
+    return True
+
+
+def carried_waiting(
+    tmux: Tmux, panes: list[Pane], sessions: list[SavedSession], log: Log
+) -> list[SavedSession]:
+    """Resumes restore left waiting for a client (attached mode) that still wait:
+    their panes run no assistant yet because nothing was typed, so without this
+    a save now (continuum's interval, a boot service with nobody attached) would
+    drop them and the next restore would lose them. For each waiting entry of
+    this very server whose pane still exists and shows no assistant, the saved
+    session, at the pane's address as it is now."""
+    try:
+        names = os.listdir(paths.state_dir_path())
+    except OSError:
+        return []
+    if not any(n.startswith("pending-") and n.endswith(".json") for n in names):
+        return []  # the usual case: no import of pending, no tmux call
+    from assistant_resurrect import pending
+
+    try:
+        server = pending.Server.of(tmux)
+        waiting = pending.waiting_of(server, log)
+    except AgentError as exc:
+        log(f"resumes waiting for a client not checked: {exc}")
+        return []
+    by_id = {p.pane_id: p for p in panes}
+    busy = {s.pane for s in sessions}
+    ids = {s.session_id for s in sessions if s.session_id}
+    out: list[SavedSession] = []
+    for w in waiting.values():
+        for pane_id, saved in w.entries:
+            pane = by_id.get(pane_id)
+            what = f"{saved.tool} session {saved.session_id} waiting for session {w.name!r}"
+            if pane is None or pane.dead:
+                log(f"{what}: its pane {pane_id} is gone; not saved")
+                continue
+            if pane.address in busy:
+                continue  # an assistant runs there now: this save recorded it
+            if saved.session_id in ids or pane.address in {s.pane for s in out}:
+                log(f"{what}: already saved for another pane; not saved twice")
+                continue
+            entry = saved.to_json()
+            entry.update(
+                pane=pane.address,
+                pane_id=pane.pane_id,
+                session_name=pane.session_name,
+                window_index=pane.window_index,
+                pane_index=pane.pane_index,
+            )
+            try:
+                carried = SavedSession.load(entry)
+            except InvalidEntry as exc:
+                log(f"{what}: not saved ({exc})")
+                continue
+            log(
+                f"{pane.address}: {what} since {w.since or '?'} (nothing typed yet); saved "
+                "from the waiting list"
+            )
+            out.append(carried)
+    return out
+
+
 def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
     panes = tmux.list_panes()
     if layout_arg:
@@ -107,16 +191,40 @@ def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
         layout = store.last_layout(rdir) or rdir / (
             store.LAYOUT_PREFIX + time.strftime("%Y%m%dT%H%M%S") + store.LAYOUT_SUFFIX
         )
-    os.makedirs(rdir, exist_ok=True)
+    try:
+        os.makedirs(rdir, exist_ok=True)
+    except OSError as exc:
+        _say(None, f"cannot create the resurrect dir {rdir}: {exc.strerror}; nothing saved")
+        return 1
+    if refuse_untrusted(rdir):
+        return 1
     log = Log(rdir / "assistant-save.log")
+    if not layout_arg:
+        store.last_layout(rdir, log)  # logs a `last` that leads outside rdir
     sessions = collect(tmux, panes, log)
+    sessions += carried_waiting(tmux, panes, sessions, log)
     doc = {
         "version": store.VERSION,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "layout": layout.name,
         "sessions": [s.to_json() for s in sessions],
     }
-    path = store.write(rdir, layout, doc)
+    try:
+        path = store.write(rdir, layout, doc)
+    except (AgentError, OSError) as exc:
+        why = str(exc) if isinstance(exc, AgentError) else exc.strerror or str(exc)
+        kept = store.sidecars(rdir)
+        _say(
+            log,
+            f"cannot write {store.sidecar_for(layout).name} ({why}); nothing written, "
+            + (
+                f"the sidecars there are kept as they were (newest: {kept[-1].name})"
+                if kept
+                else "no earlier sidecar exists"
+            )
+            + f"; {len(sessions)} assistant session(s) not saved this time",
+        )
+        return 1
     with_id = sum(1 for s in sessions if s.session_id)
     log(f"saved {len(sessions)} assistant session(s), {with_id} with an ID, to {path.name}")
     return 0
@@ -128,8 +236,15 @@ def save_finish(tmux: Tmux) -> int:
     rdir = settings.resurrect_dir
     if not rdir.is_dir():
         return 0
+    if refuse_untrusted(rdir):
+        return 1
     log = Log(rdir / "assistant-save.log")
-    store.finish(rdir, log)
+    try:
+        store.finish(rdir, log)
+    except (AgentError, OSError) as exc:
+        why = str(exc) if isinstance(exc, AgentError) else exc.strerror or str(exc)
+        _say(log, f"save-finish stopped ({why}); sidecars are left as they are")
+        return 1
     if settings.get("@resurrect-capture-pane-contents") == "on":
         strip_pane_contents(rdir, log)
     return 0
@@ -139,7 +254,7 @@ def strip_pane_contents(rdir: Path, log: Log) -> None:
     """Remove assistant panes from pane_contents.tar.gz so that restore does not
     show their stale screens before the assistant is resumed."""
     archive = rdir / "pane_contents.tar.gz"
-    layout = store.last_layout(rdir)
+    layout = store.last_layout(rdir, log)
     if not archive.is_file() or layout is None:
         return
     sidecar = store.sidecar_for(layout)
@@ -175,5 +290,9 @@ def strip_pane_contents(rdir: Path, log: Log) -> None:
         log(f"pane contents archive unreadable ({exc}); left as it is")
         return
     if removed:
-        atomic_write(archive, gzip.compress(out.getvalue()), mode=0o644)
+        try:
+            atomic_write(archive, gzip.compress(out.getvalue()), mode=0o644)
+        except OSError as exc:
+            log(f"pane contents left as they are: cannot write {archive.name} ({exc.strerror})")
+            return
         log(f"removed {removed} assistant pane(s) from {archive.name}")

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from assistant_resurrect.errors import StateDirError
-from assistant_resurrect.fileio import atomic_write
+from assistant_resurrect.fileio import NotRegularFile, atomic_write, read_regular
 from assistant_resurrect.paths import state_dir
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     from assistant_resurrect.log import Log
+
+MAX_BYTES = 1 << 20  # a state file is a few hundred bytes
 
 
 class StateFiles:
@@ -49,14 +51,18 @@ class StateFiles:
         entry: Optional[dict[str, Any]] = None
         if path is not None:
             try:
-                with open(path, "rb") as fh:
-                    data = json.loads(fh.read())
+                # Never a FIFO or device (an open would hang save), never a symlink.
+                raw, _ = read_regular(path, limit=MAX_BYTES)
+                data = json.loads(raw)
                 if isinstance(data, dict):
                     entry = data
                 elif self.log is not None:
                     self.log(f"state file {path} is not a JSON object; ignored")
             except FileNotFoundError:
                 pass
+            except NotRegularFile as exc:
+                if self.log is not None:
+                    self.log(f"state file {exc}; ignored")
             except (OSError, ValueError, RecursionError) as exc:
                 if self.log is not None:
                     self.log(f"state file {path} is unreadable ({exc}); ignored")

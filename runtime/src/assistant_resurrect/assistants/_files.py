@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+from assistant_resurrect.fileio import NotRegularFile, open_regular, read_regular
+
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any, Callable, Optional
 
 if TYPE_CHECKING:
     from assistant_resurrect.assistants.base import Context, Found
@@ -55,12 +57,53 @@ def recent_files(
     return out
 
 
-def first_json_line(path: str, limit: int = 1 << 20) -> Optional[dict[str, Any]]:
-    """The first line of a JSON-lines file as an object (None if it is not one)."""
+def read_file(
+    path: str,
+    limit: int = 16 << 20,
+    log: Optional[Callable[[str], None]] = None,
+    label: str = "",
+    follow: bool = True,
+) -> Optional[bytes]:
+    """A tool's store file, whole, when it is a regular file of at most `limit`
+    bytes: a FIFO, device, socket or directory there (or a symlink, with
+    `follow` off) is skipped with one log line instead of hanging or crashing
+    the save. None when missing (silently) or unreadable (logged)."""
+    try:
+        return read_regular(path, limit, follow)[0]
+    except FileNotFoundError:
+        return None
+    except NotRegularFile as exc:
+        if log is not None:
+            log(f"{label + ': ' if label else ''}{exc}; skipped")
+        return None
+    except OSError as exc:
+        if log is not None:
+            log(f"{label + ': ' if label else ''}cannot read {path} ({exc.strerror}); skipped")
+        return None
+
+
+def first_json_line(
+    path: str,
+    limit: int = 1 << 20,
+    log: Optional[Callable[[str], None]] = None,
+    follow: bool = False,
+) -> Optional[dict[str, Any]]:
+    """The first line of a JSON-lines file as an object (None if it is not one,
+    or the path is not a regular file: see read_file)."""
     import json
 
     try:
-        with open(path, "rb") as fh:
+        fd, _ = open_regular(path, follow)
+    except FileNotFoundError:
+        return None
+    except NotRegularFile as exc:
+        if log is not None:
+            log(f"{exc}; skipped")
+        return None
+    except OSError:
+        return None
+    try:
+        with os.fdopen(fd, "rb") as fh:
             line = fh.readline(limit)
     except OSError:
         return None

@@ -16,6 +16,7 @@ that strategy, with one log line saying why.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -45,6 +46,43 @@ def _copy_and_connect(path: str, tmpdir: str) -> sqlite3.Connection:
     return _connect_ro(base)
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def not_regular(path: str) -> Optional[str]:
+    """Why SQLite must not open `path`, or None: the database (a symlink to it is
+    followed, as SQLite does) must be a regular file, and its `-wal`, `-shm`
+    and `-journal` companions absent or regular files (SQLite opens them by
+    name; a FIFO or device there could block or be read as a database)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not stat.S_ISREG(st.st_mode):
+        return f"is {_kind(st.st_mode)}, not a database file"
+    for suffix in ("-wal", "-shm", "-journal"):
+        try:
+            st = os.stat(path + suffix)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"has a {suffix} file that cannot be read ({exc.strerror})"
+        if not stat.S_ISREG(st.st_mode):
+            return f"has a {suffix} that is {_kind(st.st_mode)}"
+    return None
+
+
 def columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
 
@@ -63,7 +101,11 @@ def read(
     import sqlite3
     import tempfile
 
-    if not os.path.isfile(path):
+    reason = not_regular(path)
+    if reason == "missing":
+        return None
+    if reason is not None:
+        log(f"{label}: {path} {reason}; strategy skipped")
         return None
     tmp: Optional[tempfile.TemporaryDirectory[str]] = None
     conn: Optional[sqlite3.Connection] = None
