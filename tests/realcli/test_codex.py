@@ -72,7 +72,7 @@ def quit_codex(real: RealEnv, pane: str, pid: int) -> str:
 def strategy_answer(real: RealEnv, pane: str, name: str) -> Optional[str]:
     """Run one strategy of ours directly on the real process and files."""
     snap = procs.snapshot()
-    det = detect.in_pane(real.pane_pid(pane), snap)
+    det = detect.in_pane(real.pane_pid(pane), snap, uid=real.uid)  # the user's, not ours
     assert det is not None and det.assistant.name == "codex"
     found = Found(
         pid=det.pid,

@@ -1,6 +1,6 @@
 """The two process backends (/proc and psutil) answer alike, including the
-foreground process group the busy-pane guard relies on; the environment
-variable forces one."""
+foreground process group the busy-pane guard relies on and the real uid
+detection relies on; the environment variable forces one."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def test_both_backends_describe_a_process_alike() -> None:
         assert a is not None and b is not None
         assert (a.pid, a.ppid, a.comm) == (b.pid, b.ppid, b.comm)
         assert abs(a.start - b.start) <= 0.05
+        assert procs_linux.real_uid(a) == procs_psutil.real_uid(b) == os.getuid()
         assert procs_linux.argv(child.pid) == procs_psutil.argv(child.pid)
         assert procs_linux.argv(child.pid)[-1] == "marker-arg"
         assert procs_linux.cwd(child.pid) == procs_psutil.cwd(child.pid) == "/"
@@ -74,3 +75,27 @@ def test_both_backends_see_a_terminal_foreground_group(server: object, home: obj
 
     ga, gb = wait_for(groups, timeout=30, what="sleep in front of the pane shell")
     assert ga == gb
+
+
+def test_both_backends_read_another_users_real_uid() -> None:
+    """A process whose real uid is not ours (set before exec, as su and runuser
+    leave it): both backends name that uid; a gone process is -1."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to start a process as another uid")
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)", "uid-probe"],
+        user=65534,
+        cwd="/",
+    )
+    try:
+        wait_for(lambda: "uid-probe" in procs_linux.argv(child.pid), what="the child's exec")
+        a, b = procs_linux.read_proc(child.pid), procs_psutil.read_proc(child.pid)
+        assert a is not None and b is not None
+        assert procs_linux.real_uid(a) == procs_psutil.real_uid(b) == 65534
+    finally:
+        child.kill()
+        child.wait()
+    gone_a, gone_b = procs_linux.read_proc(os.getpid()), procs_psutil.read_proc(os.getpid())
+    assert gone_a is not None and gone_b is not None
+    gone_a.pid = gone_b.pid = child.pid  # reaped: nothing to read
+    assert procs_linux.real_uid(gone_a) == procs_psutil.real_uid(gone_b) == -1

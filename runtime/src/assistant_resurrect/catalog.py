@@ -35,6 +35,10 @@ def describe() -> list[dict[str, Any]]:
                 "session_id_pattern": a.session_id_re.pattern,
                 "agent_hooks": list(a.agent_hooks),
                 "plugin_files": list(a.plugin_files),
+                # options that load code or configuration: dropped from legacy
+                # entries; the files and folders of the path ones are checked
+                "code_options": list(a.code_options),
+                "code_path_options": list(a.code_path_options),
             }
         )
     return out
@@ -43,14 +47,18 @@ def describe() -> list[dict[str, Any]]:
 def markdown() -> str:
     """The README's table of assistants."""
     rows = [
-        "| tool | programs | session ID strategies, in order | resume form typed |",
-        "|---|---|---|---|",
+        "| tool | programs | session ID strategies, in order | resume form typed "
+        "| code-loading options (\\*: files named are checked) |",
+        "|---|---|---|---|---|",
     ]
     for d in describe():
         resume = " ".join([d["name"], "ARGS", *d["resume"][2:]])
+        code = ", ".join(
+            f"`{o}`" + ("\\*" if o in d["code_path_options"] else "") for o in d["code_options"]
+        )
         rows.append(
             f"| {d['display_name']} | {', '.join(f'`{e}`' for e in d['executables'])} "
-            f"| {', '.join(f'`{s}`' for s in d['strategies'])} | `{resume}` |"
+            f"| {', '.join(f'`{s}`' for s in d['strategies'])} | `{resume}` | {code or '-'} |"
         )
     return "\n".join(rows) + "\n"
 

@@ -1,6 +1,16 @@
-"""Find the assistant session running in a pane: the outermost one."""
+"""Find the assistant session running in a pane: the outermost one.
+
+Only the user's own sessions: an assistant whose real uid is not the agent's
+(the tmux server's user, who would run it again on restore), or that was
+started below another user's process (root's pane running `su - bob`, `runuser
+-u bob`, `sudo -u bob`), is not a session to save. Its arguments, program and
+files were chosen by someone else; its subtree is not searched either. The
+caller learns of it through `log` (one line per pane).
+"""
 
 from __future__ import annotations
+
+import os
 
 from assistant_resurrect import assistants
 from assistant_resurrect.assistants.base import Assistant, Launch
@@ -9,7 +19,7 @@ from assistant_resurrect.records import Record
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Callable, Optional
 
 
 class Detected(Record):
@@ -23,13 +33,39 @@ class Detected(Record):
         self.pids = pids  # pid and the descendants running the same tool (wrappers, launchers)
 
 
-def in_pane(pane_pid: int, snap: Snapshot) -> Optional[Detected]:
+def foreign_owner(pid: int, pane_pid: int, snap: Snapshot, uid: int) -> Optional[tuple[int, int]]:
+    """(pid, real uid) of the first process from `pid` up to the pane's own that
+    does not run as `uid` (uid -1: it could not be read), or None when all do."""
+    seen = set()
+    while pid not in seen:
+        seen.add(pid)
+        owner = snap.uid(pid)
+        if owner != uid:
+            return pid, owner
+        proc = snap.procs.get(pid)
+        if pid == pane_pid or proc is None:
+            return None
+        pid = proc.ppid
+    return None
+
+
+def in_pane(
+    pane_pid: int,
+    snap: Snapshot,
+    log: Optional[Callable[[str], None]] = None,
+    where: str = "",
+    uid: Optional[int] = None,
+) -> Optional[Detected]:
     """Breadth first from the pane's process: the first assistant that is a session.
 
     Helper invocations (`codex app-server`, `opencode run`) are not sessions and
     nothing below them is looked at; assistants below the session (one
     assistant started by another) are part of it, not sessions of their own.
+    An assistant that runs as another user than `uid` (default: this process's
+    real uid), or below another user's process, is not a session either: its
+    subtree is skipped and `log` is told, naming the pane as `where`.
     """
+    me = os.getuid() if uid is None else uid
     queue = [pane_pid]
     while queue:
         pid = queue.pop(0)
@@ -39,6 +75,11 @@ def in_pane(pane_pid: int, snap: Snapshot) -> Optional[Detected]:
             assistant, launch = found
             if not assistant.is_session(launch.args):
                 continue  # a helper: skip its subtree
+            other = foreign_owner(pid, pane_pid, snap, me)
+            if other is not None:
+                if log is not None:
+                    log(foreign_message(where, assistant.name, pid, other, me))
+                continue  # another user's: neither it nor anything below it
             same = [pid]
             for sub, _ in snap.walk(pid):
                 if sub != pid:
@@ -48,6 +89,18 @@ def in_pane(pane_pid: int, snap: Snapshot) -> Optional[Detected]:
             return Detected(assistant, launch, pid, same)
         queue.extend(children)
     return None
+
+
+def foreign_message(where: str, tool: str, pid: int, other: tuple[int, int], me: int) -> str:
+    """The save log's line for an assistant that is not the user's own."""
+    by, owner = other
+    shown = "an unknown uid" if owner < 0 else f"uid {owner}"
+    if by == pid:
+        return f"pane {where}: {tool} (pid {pid}) runs as {shown}, not as you (uid {me}); not saved"
+    return (
+        f"pane {where}: {tool} (pid {pid}) was started below pid {by}, which runs as "
+        f"{shown}, not as you (uid {me}); not saved"
+    )
 
 
 def any_assistant(pane_pid: int, snap: Snapshot) -> Optional[str]:

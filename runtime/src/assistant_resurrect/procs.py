@@ -78,6 +78,11 @@ class Snapshot(Record):
     def environ(self, pid: int) -> dict[str, str]:
         return backend().environ(pid)
 
+    def uid(self, pid: int) -> int:
+        """The real uid of process `pid` (-1 unknown or gone), read on first ask."""
+        proc = self.procs.get(pid)
+        return -1 if proc is None else int(backend().real_uid(proc))
+
     def foreground_group(self, pid: int) -> int:
         """The foreground process group of the terminal of process `pid` (-1 unknown)."""
         proc = self.procs.get(pid)

@@ -2,8 +2,8 @@
 
 The save hook's hot path: about 4x cheaper than psutil here. Files under /proc
 are read with os.open/os.read (half the cost of open()'s buffered file objects:
-the save hook reads one per process); command lines, cwds and environments are
-read only for the processes that are looked at.
+the save hook reads one per process); command lines, cwds, environments and
+real uids are read only for the processes that are looked at.
 """
 
 from __future__ import annotations
@@ -115,3 +115,20 @@ def environ(pid: int) -> dict[str, str]:
 
 def foreground_group(proc: Proc) -> int:
     return proc.tpgid
+
+
+def real_uid(proc: Proc) -> int:
+    """The real uid of `proc` (-1 when it is gone), from the `Uid:` line of
+    /proc/PID/status, read once and kept on the record. (The owner of /proc/PID
+    is the effective uid, and root for a process that made itself non-dumpable.)"""
+    if proc.uid == -1:
+        try:
+            data = _read(f"/proc/{proc.pid}/status")
+        except OSError:
+            return -1
+        at = data.find(b"\nUid:")
+        if at >= 0:
+            fields = data[at + 5 :].split(None, 1)
+            if fields and fields[0].isdigit():
+                proc.uid = int(fields[0])
+    return proc.uid

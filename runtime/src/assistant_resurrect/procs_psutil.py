@@ -63,6 +63,16 @@ def environ(pid: int) -> dict[str, str]:
         return {}
 
 
+def real_uid(proc: Proc) -> int:
+    """The real uid of `proc` (-1 when it is gone), asked once and kept."""
+    if proc.uid == -1:
+        try:
+            proc.uid = int(psutil.Process(proc.pid).uids().real)
+        except psutil.Error:
+            return -1
+    return proc.uid
+
+
 def foreground_group(proc: Proc) -> int:
     """The foreground process group of `proc`'s terminal (-1 unknown). psutil has
     no such field and a terminal answers TIOCGPGRP only to processes it controls,

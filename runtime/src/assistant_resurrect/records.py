@@ -27,12 +27,17 @@ class Record:
 class Proc(Record):
     """One process of a snapshot."""
 
-    _fields = ("pid", "ppid", "comm", "start", "tpgid")
+    _fields = ("pid", "ppid", "comm", "start", "tpgid", "uid")
     __slots__ = _fields
 
-    def __init__(self, pid: int, ppid: int, comm: str, start: float, tpgid: int = -1) -> None:
+    def __init__(
+        self, pid: int, ppid: int, comm: str, start: float, tpgid: int = -1, uid: int = -1
+    ) -> None:
         self.pid = pid
         self.ppid = ppid
         self.comm = comm
         self.start = start  # seconds since the epoch (same figure as psutil's create_time)
         self.tpgid = tpgid  # foreground process group of its terminal, -1 unknown
+        # Its real uid, -1 until asked: the backends read it on demand
+        # (Snapshot.uid), for the few processes detection looks at.
+        self.uid = uid

@@ -3,6 +3,23 @@
 An assistant module subclasses `Assistant`, sets its class attributes and,
 where the tool needs it, overrides a method; `assistants/__init__.py`
 registers it. Nothing else in the agent names a tool.
+
+Code-loading options (`code_options`): options whose value, or presence, makes
+the tool load code or configuration that can run code (settings files with
+hooks, MCP server definitions, plugins, config overrides, profiles). The policy
+restore applies (planner.py): replayed arguments were recorded by this agent
+from the user's own process (detect.py saves no other user's) into a sidecar
+the user owns, so they are replayed as recorded, except that
+- entries converted from the upstream bash plugin's legacy file drop every
+  code-loading option and its values (logged): nobody can tell who wrote them;
+- a value of a `code_path_options` option that names a file or folder (not
+  inline JSON) must pass the trust checks of trust.py (owned by the user or
+  root, not writable by others, in trusted folders), else the pane is skipped
+  with the option and path named. Only the named file or folder is checked,
+  not what a folder holds.
+Both `--opt value` and `--opt=value` are recognised, a short option's attached
+value too (`-cKEY=VALUE`), and for `code_list_options` (variadic ones) the
+plain words that follow, which the tool reads as more values.
 """
 
 from __future__ import annotations
@@ -215,6 +232,14 @@ class Assistant:
     agent_hooks: ClassVar[tuple[str, ...]] = ()
     plugin_files: ClassVar[tuple[str, ...]] = ()
     display_name: ClassVar[str] = ""
+    # Options that load code or configuration (see the module docstring); those
+    # of `code_path_options` may name files or folders (checked on restore),
+    # `code_list_options` take several values, `code_path_separator` splits one
+    # value into several paths ("," for a comma-separated list).
+    code_options: ClassVar[tuple[str, ...]] = ()
+    code_path_options: ClassVar[tuple[str, ...]] = ()
+    code_list_options: ClassVar[tuple[str, ...]] = ()
+    code_path_separator: ClassVar[str] = ""
 
     # -- detection ---------------------------------------------------------
     def match(self, launch: Launch) -> bool:
@@ -294,3 +319,81 @@ class Assistant:
 
     def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
         return [program, *cli_args, *self.resume_form, session_id]
+
+    # -- code-loading options ------------------------------------------------
+    def code_option(self, option: Optional[str]) -> Optional[str]:
+        """The code-loading option a scanned `option` is (`-cK=V` -> `-c`), or None."""
+        if not option or option == "--":
+            return None
+        if option in self.code_options:
+            return option
+        if not option.startswith("--") and len(option) > 2 and option[:2] in self.code_options:
+            return option[:2]  # a short option with its value attached
+        return None
+
+    def code_groups(self, args: list[str]) -> list[tuple[int, int, str, list[str]]]:
+        """(start, end, option, values) of each code-loading option: args[start:end]
+        hold the option and its values."""
+        toks = scan(args, self.value_options | self.session_options)
+        groups: list[tuple[int, int, str, list[str]]] = []
+        i = k = 0
+        while k < len(toks):
+            tok = toks[k]
+            start = i
+            i += len(tok.raw)
+            k += 1
+            name = self.code_option(tok.option)
+            if name is None or tok.option is None:
+                continue
+            values = []
+            if tok.value is not None:
+                values.append(tok.value)
+            elif name != tok.option:  # `-cKEY=VALUE`, `-c=KEY=VALUE`
+                attached = tok.option[len(name) :]
+                values.append(attached[1:] if attached.startswith("=") else attached)
+            if name in self.code_list_options:
+                while k < len(toks) and toks[k].option is None:
+                    values.extend(toks[k].raw)
+                    i += len(toks[k].raw)
+                    k += 1
+            groups.append((start, i, name, values))
+        return groups
+
+    def without_code_options(self, args: list[str]) -> tuple[list[str], list[str]]:
+        """(`args` without any code-loading option and its values, the options dropped)."""
+        drop: set[int] = set()
+        names: list[str] = []
+        for start, end, name, _ in self.code_groups(args):
+            drop.update(range(start, end))
+            if name not in names:
+                names.append(name)
+        return [a for j, a in enumerate(args) if j not in drop], names
+
+    def code_paths(self, args: list[str]) -> list[tuple[str, str]]:
+        """(option, value) for each file or folder a code-loading option names, as
+        written (relative ones are relative to the tool's cwd); inline JSON is none."""
+        out: list[tuple[str, str]] = []
+        for _, _, name, values in self.code_groups(args):
+            if name not in self.code_path_options:
+                continue
+            for value in values:
+                parts = (
+                    value.split(self.code_path_separator) if self.code_path_separator else [value]
+                )
+                for part in parts:
+                    part = part.strip() if self.code_path_separator else part
+                    if part and not _inline_json(part):
+                        out.append((name, part))
+        return out
+
+
+def _inline_json(value: str) -> bool:
+    """A JSON object or array given inline (the tools read it as such, not as a path)."""
+    if value.lstrip()[:1] not in ("{", "["):
+        return False
+    import json
+
+    try:
+        return isinstance(json.loads(value), (dict, list))
+    except (ValueError, RecursionError):
+        return False

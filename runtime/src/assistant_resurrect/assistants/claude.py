@@ -7,6 +7,11 @@ Session ID strategies, first answer wins:
 2. `args`: `--resume/-r <id>` or `--session-id <id>`;
 3. `transcript`: the one transcript `~/.claude/projects/<escaped cwd>/<id>.jsonl`
    written since the process started (none or several: no answer).
+
+Code-loading options (2.1.197 --help; policy in base.py): `--settings`
+(a file or inline JSON: hooks, apiKeyHelper), `--mcp-config` (files or
+inline JSON, several: MCP servers are commands), `--plugin-dir` (a folder or
+.zip), `--plugin-url` (a plugin fetched from a URL), `--agents` (inline JSON).
 """
 
 from __future__ import annotations
@@ -116,9 +121,13 @@ class Claude(Assistant):
             "--disallowed-tools",
             "--mcp-config",
             "--plugin-dir",
+            "--plugin-url",
             "--tools",
         }
     )
+    code_options = ("--settings", "--mcp-config", "--plugin-dir", "--plugin-url", "--agents")
+    code_path_options = ("--settings", "--mcp-config", "--plugin-dir")
+    code_list_options = ("--mcp-config",)
     session_options = frozenset({"--resume", "-r", "--session-id"})
     session_flags = frozenset({"--continue", "-c", "--fork-session"})
     keep_positionals = False

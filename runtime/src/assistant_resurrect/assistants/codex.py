@@ -10,6 +10,13 @@ Session ID strategies, first answer wins:
 4. `session-tags`: `session-tags.jsonl` lines `{"pid": ..., "session": ...}`
    (written by some setups; Codex 0.169 itself does not).
 The `codex app-server` daemons are helpers, never sessions (`is_session`).
+
+Code-loading options (0.169.0 --help; policy in base.py): `-c/--config`
+(any config.toml value: MCP servers, notify commands, hooks), `--enable` and
+`--disable` (the same, for features), `-p/--profile` (layers
+`$CODEX_HOME/<name>.config.toml`), `--remote` (the app server the TUI
+drives, which runs the commands) and `--dangerously-bypass-hook-trust`. None
+names a file, so only legacy entries are affected (they drop them).
 """
 
 from __future__ import annotations
@@ -108,7 +115,19 @@ class Codex(Assistant):
             "--local-provider",
             "--enable",
             "--disable",
+            "--remote",
+            "--remote-auth-token-env",
         }
+    )
+    code_options = (
+        "-c",
+        "--config",
+        "--enable",
+        "--disable",
+        "-p",
+        "--profile",
+        "--remote",
+        "--dangerously-bypass-hook-trust",
     )
 
     def _split(self, args: list[str]) -> tuple[list[Token], Optional[int]]:

@@ -13,6 +13,12 @@ Session ID strategies, first answer wins:
 1. `args`: `--resume/-r <uuid>` or `--session-id <uuid>`;
 2. `chats`: the newest main (not sub-agent) session file of the cwd's project
    written since the process started.
+
+Code-loading options (0.61.0 --help; policy in base.py): `--policy` and
+`--admin-policy` (policy files or folders, comma-separated or several: they
+decide which tools run unasked), `-e/--extensions` (which extensions load) and
+`--skip-trust` (trusts the workspace, whose settings can define hooks and MCP
+servers). yargs also takes the camelCase spellings.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ class Gemini(Assistant):
             "--approval-mode",
             "--policy",
             "--admin-policy",
+            "--adminPolicy",
             "--allowed-mcp-server-names",
             "--allowed-tools",
             "--extensions",
@@ -81,6 +88,18 @@ class Gemini(Assistant):
         {"--resume", "-r", "--session-id", "--session-file", "--prompt-interactive", "-i"}
     )
     keep_positionals = False  # positionals are a first prompt
+    code_options = (
+        "--policy",
+        "--admin-policy",
+        "--adminPolicy",
+        "--extensions",
+        "-e",
+        "--skip-trust",
+        "--skipTrust",
+    )
+    code_path_options = ("--policy", "--admin-policy", "--adminPolicy")
+    code_list_options = ("--policy", "--admin-policy", "--adminPolicy", "--extensions", "-e")
+    code_path_separator = ","
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [("args", self.id_from_args), ("chats", self.id_from_chats)]

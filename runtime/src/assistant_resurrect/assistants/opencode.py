@@ -6,6 +6,11 @@ Session ID strategies, first answer wins:
    session the user works in), checked against the process start time;
 3. `db`: `opencode.db` (read-only): the newest non-archived top-level
    session whose directory is the process's cwd.
+
+Code-loading options (1.18.33 --help; policy in base.py): none loads a file
+(its config comes from OPENCODE_CONFIG and the project), but `--hostname`,
+`--port`, `--mdns(-domain)` and `--cors` open the server it starts, which runs
+commands, to other users, hosts or web pages; legacy entries drop them.
 """
 
 from __future__ import annotations
@@ -64,10 +69,21 @@ class OpenCode(Assistant):
     display_name = "OpenCode"
     plugin_files = ("opencode/assistant-resurrect.js",)
     value_options = frozenset(
-        {"--model", "-m", "--agent", "--port", "--hostname", "--log-level", "--prompt"}
+        {
+            "--model",
+            "-m",
+            "--agent",
+            "--port",
+            "--hostname",
+            "--log-level",
+            "--prompt",
+            "--mdns-domain",
+            "--cors",
+        }
     )
     session_options = frozenset({"--session", "-s", "--prompt"})
     session_flags = frozenset({"--continue", "-c"})
+    code_options = ("--hostname", "--port", "--mdns", "--mdns-domain", "--cors")
     # `opencode [project]` changes into the project first: the saved cwd is that
     # folder and restore cd-s there, so the (possibly relative) path is not replayed.
     keep_positionals = False
