@@ -15,7 +15,7 @@ from assistant_resurrect import pending, procs
 from assistant_resurrect.log import Log
 from assistant_resurrect.planner import Plan, plan
 from assistant_resurrect.tmux import Tmux
-from assistant_resurrect.typist import type_when_ready
+from assistant_resurrect.typist import Typed, remember_prompts, type_when_ready
 
 
 def split_by_client(
@@ -80,6 +80,7 @@ def arm_waiting(
             armed[sid] = index
             for p in plans:
                 log(f"waiting for a client to show session {name!r}: {p.address} ({p.log_text})")
+            remember_prompts(tmux, plans, log)
         pending.store(server, waiting)
     return armed
 
@@ -120,12 +121,37 @@ def run_pending(
     todo = []
     for pane_id, saved in waiting.entries:
         pane = by_id.get(pane_id)
-        p = plan(saved, {saved.address: pane} if pane else {}, snap, allowed, env_names, log)
+        try:
+            p = plan(saved, {saved.address: pane} if pane else {}, snap, allowed, env_names, log)
+        except Exception as exc:  # one entry's failure never stops the others
+            log(f"skip {saved.address}: {type(exc).__name__}: {exc}")
+            continue
         if p.skip:
             log(f"skip {p.address}: {p.skip}")
         else:
             todo.append(p)
-    typed = type_when_ready(tmux, todo, time.monotonic() + timeout, allowed, log) if todo else 0
+    mode = settings.start_mode(log)
+    enter = mode != "prompt"
+    typed = Typed()
+    if todo:
+        deadline = time.monotonic() + timeout
+        typed = type_when_ready(tmux, todo, deadline, allowed, log, enter=enter)
     total = len(waiting.entries) + len(waiting.invalid)
-    log(f"session {name!r}: restored {typed} of {total} waiting session(s)")
+    log(f"session {name!r}: restored {typed.count} of {total} waiting session(s)")
+    if enter:
+        watch_typed(tmux, typed, log)
     return 0
+
+
+def watch_typed(tmux: Tmux, typed: Typed, log: Log) -> None:
+    """Report the typed assistants that exit at once (watch.py), when it exists."""
+    if not typed.started:
+        return
+    try:
+        from assistant_resurrect.watch import Started, watch
+    except ImportError:
+        return
+    try:
+        watch(tmux, [Started(*s) for s in typed.started], log, tmux.settings)
+    except Exception as exc:  # the check must never turn a restore into a failure
+        log(f"checking the started assistants failed: {type(exc).__name__}: {exc}")

@@ -6,20 +6,27 @@ lines as each shell becomes ready, re-checking the guards, marking each pane so
 that nothing is ever typed twice. `@assistant-resurrect-start` picks when:
 `attached` (the default) types at once only into sessions a client shows and
 leaves the others waiting for one (attach.py, pending.py); `immediate` types
-into every pane at once.
+into every pane at once; `prompt` types into every pane at once too, but never
+presses Enter (the user does).
+
+Restore runs from tmux-resurrect's post-restore-all hook, which shows whatever
+the hook prints over the user's pane: without --dry-run nothing is printed, all
+goes to `assistant-restore.log`. One pane's failure (a tmux error, a plan that
+raises) is logged with the pane and never stops the others.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Optional
 
-from assistant_resurrect import pending
-from assistant_resurrect.attach import arm_waiting, run_pending, split_by_client
+from assistant_resurrect import pending, procs, store
+from assistant_resurrect.attach import arm_waiting, run_pending, split_by_client, watch_typed
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
-from assistant_resurrect.planner import Plan, make_plans
+from assistant_resurrect.planner import Plan, plan
 from assistant_resurrect.tmux import Tmux
 from assistant_resurrect.typist import type_when_ready
 
@@ -45,7 +52,10 @@ def restore(
         log(f"restore stopped, no pane touched: {exc}")
         raise
     if path is None:
-        out("nothing to restore: no assistant sessions were saved for this layout")
+        message = "nothing to restore: no assistant sessions were saved for this layout"
+        log(message)
+        if dry_run:
+            out(message)
         return 0
     mode = settings.start_mode(log)
     log(f"restoring from {path.name}: {len(plans)} saved session(s), start mode {mode}")
@@ -60,7 +70,7 @@ def restore(
     now = todo
     later: dict[str, list[Plan]] = {}
     sessions: dict[str, pending.Session] = {}
-    if mode == "attached" and todo:
+    if mode == "attached" and todo:  # `prompt`: like immediate, every pane now
         now, later, sessions = split_by_client(tmux, todo)
     if dry_run:
         for p in now:
@@ -85,9 +95,31 @@ def restore(
     if not now:
         return 0
     deadline = time.monotonic() + timeout
-    typed = type_when_ready(tmux, now, deadline, settings.shells, log)
-    log(f"restored {typed} of {len(plans)} saved session(s)")
+    enter = mode != "prompt"
+    typed = type_when_ready(tmux, now, deadline, settings.shells, log, enter=enter)
+    log(f"restored {typed.count} of {len(plans)} saved session(s)")
+    if enter:
+        watch_typed(tmux, typed, log)
     return 0
+
+
+def make_plans(tmux: Tmux, layout: Optional[str], log: Log) -> tuple[Optional[Path], list[Plan]]:
+    """The sidecar restore uses (store.for_restore) and a plan for each entry; an
+    entry whose planning fails is skipped with the reason, the others are planned."""
+    panes = tmux.list_panes()
+    settings = tmux.settings
+    path, doc = store.for_restore(settings.resurrect_dir, Path(layout) if layout else None, log)
+    snap = procs.snapshot()
+    by_addr = {p.address: p for p in panes}
+    allowed, names = settings.shells, settings.replay_env_names
+    plans = []
+    for entry in doc.get("sessions", []):
+        try:
+            plans.append(plan(entry, by_addr, snap, allowed, names, log))
+        except Exception as exc:
+            where = entry.get("pane") if isinstance(entry, dict) else None
+            plans.append(Plan(None, skip=f"{type(exc).__name__}: {exc}", where=str(where or "?")))
+    return path, plans
 
 
 def restore_pending(

@@ -39,10 +39,43 @@ PANE_FIELDS = (
     "session_id",
     "pane_dead",
     "@assistant-resurrect-restored",
+    "pane_in_mode",
+    "pane_synchronized",
+    "pane_active",
+    "window_active",
+    "session_attached",
+    "@assistant-resurrect-prompt",
 )
+
+# tmux's limit on one command it is sent: a client's message holds at most 16 KiB
+# (MAX_IMSGSIZE), all arguments together. Measured for `send-keys -t %0 -l -- TEXT`
+# on 3.1c, 3.3a and 3.5a: 16341 bytes of TEXT go through, one more byte and the
+# client fails ("command too long" / "failed to send command"). Lines longer
+# than this bound are refused before anything is typed (it leaves room for long
+# pane IDs and the other arguments).
+MAX_TYPED_BYTES = 16000
+
+# The cursor's row and what a reader of the screen needs to cut it at the cursor.
+CURSOR_FIELDS = ("cursor_x", "cursor_y", "pane_width", "history_size", "pane_in_mode")
 
 # Places tmux is found when the hook runs with a minimal PATH (systemd, launchd).
 FALLBACK_DIRS = ("/usr/local/bin", "/opt/homebrew/bin", "/usr/bin", "/bin", "/snap/bin")
+
+
+class CursorRows(Record):
+    """The screen up to the cursor's row (`Tmux.cursor_rows`)."""
+
+    _fields = ("rows", "cursor_x", "width", "row_number", "in_mode")
+    __slots__ = _fields
+
+    def __init__(
+        self, rows: list[str], cursor_x: int, width: int, row_number: int, in_mode: bool
+    ) -> None:
+        self.rows = rows  # the last one is the cursor's row
+        self.cursor_x = cursor_x
+        self.width = width
+        self.row_number = row_number  # the cursor's row counted from the top of the history
+        self.in_mode = in_mode
 
 
 class Pane(Record):
@@ -57,6 +90,10 @@ class Pane(Record):
         "session_id",
         "dead",
         "restored_marker",
+        "in_mode",
+        "synchronized",
+        "keys_reach",
+        "saved_prompt",
     )
     __slots__ = _fields
 
@@ -72,6 +109,10 @@ class Pane(Record):
         session_id: str,
         dead: bool,
         restored_marker: str,
+        in_mode: bool = False,
+        synchronized: bool = False,
+        keys_reach: bool = False,
+        saved_prompt: str = "",
     ) -> None:
         self.session_name = session_name
         self.window_index = window_index
@@ -83,6 +124,12 @@ class Pane(Record):
         self.session_id = session_id  # $N: survives a rename
         self.dead = dead
         self.restored_marker = restored_marker
+        self.in_mode = in_mode  # copy or view mode: keys go to the mode, not the shell
+        self.synchronized = synchronized  # synchronize-panes: keys reach every pane
+        # A client shows this pane's window with it active: the user's keys reach it.
+        self.keys_reach = keys_reach
+        # Its line as restore saw it while no client showed it (typist.remember_prompts).
+        self.saved_prompt = saved_prompt
 
     @property
     def address(self) -> str:
@@ -243,6 +290,12 @@ class Tmux:
                     session_id=values[7],
                     dead=values[8] == "1",
                     restored_marker=values[9],
+                    in_mode=values[10] not in ("", "0"),
+                    synchronized=values[11] not in ("", "0"),
+                    keys_reach=values[12] == "1"
+                    and values[13] == "1"
+                    and values[14] not in ("", "0"),
+                    saved_prompt=values[15],
                 )
             )
         return panes
@@ -285,6 +338,53 @@ class Tmux:
 
     def send_enter(self, pane_id: str) -> None:
         self.run("send-keys", "-t", pane_id, "Enter")
+
+    def send_key(self, pane_id: str, key: str) -> None:
+        """One key by tmux's name for it (`C-u`, `Escape`)."""
+        self.run("send-keys", "-t", pane_id, key)
+
+    def unset_pane_option(self, pane_id: str, name: str) -> None:
+        self.run("set-option", "-p", "-u", "-t", pane_id, name)
+
+    def cursor_rows(self, pane_id: str, back: int = 0) -> CursorRows:
+        """The rows of the pane from `back` rows of history above the screen down
+        to the cursor's row, each as wide as the pane (trailing blanks kept, no
+        joining), and where the cursor is: one tmux client."""
+        fmt = tmuxfmt.record_format(CURSOR_FIELDS)
+        start = f"-{back}" if back > 0 else "0"
+        out = self._result_bytes(
+            self._start(
+                (
+                    "display-message",
+                    "-p",
+                    "-t",
+                    pane_id,
+                    fmt,
+                    ";",
+                    "capture-pane",
+                    "-p",
+                    "-N",
+                    "-t",
+                    pane_id,
+                    "-S",
+                    start,
+                    "-E",
+                    "-",
+                )
+            ),
+            ("capture-pane",),
+            True,
+        )
+        head, sep, body = out.partition(tmuxfmt.END.encode() + b"\n")
+        values = tmuxfmt.parse(head + sep)
+        if not sep or len(values) != 1 or len(values[0]) != len(CURSOR_FIELDS):
+            raise TmuxError("tmux display-message answered in an unexpected format")
+        cx, cy, width, history, mode = (int(v or 0) for v in values[0])
+        rows = body.decode("utf-8", "surrogateescape").split("\n")
+        if rows and rows[-1] == "":
+            rows.pop()
+        above = min(back, history)
+        return CursorRows(rows[: above + cy + 1], cx, width, history + cy, mode != 0)
 
     def set_pane_option(self, pane_id: str, name: str, value: str) -> None:
         self.run("set-option", "-p", "-t", pane_id, name, value)
