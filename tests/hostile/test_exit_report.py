@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -236,3 +237,67 @@ def test_check_zero_turns_the_check_off(agent: Agent, server: Any, tmp_path: Pat
     failing = start(pane_of(server, "off", tmp_path), str(bad), A)
     assert run_watch(server, agent, [failing], "0") == []
     assert not (agent.resurrect_dir / watchmod.REPORT).exists()
+
+
+SHELLS = {
+    "bash": "bash",
+    "zsh": "zsh -f",
+    "fish": "fish --no-config",
+    "dash": "dash -i",
+}
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["message", "silent"])
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_every_shell(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats, shell: str, quiet: bool
+) -> None:
+    """The line above the prompt each shell redraws, also when the typed `cd`
+    changed the prompt."""
+    if not shutil.which(shell):
+        pytest.skip(f"{shell} is not installed (scripts/setup.d/60-shells.sh installs it)")
+    program = exiting_claude(tmp_path, "bad", b"" if quiet else NOT_FOUND.encode())
+    project = tmp_path / "project"
+    project.mkdir()
+    session = server.new_session("s", window_command=SHELLS[shell], start_directory=str(tmp_path))
+    pane = session.windows[0].panes[0]
+    wait_for(lambda: any(line.strip() for line in pane.capture_pane()), what=f"{shell} prompt")
+    pane.send_keys(f"cd {project} && {program} --resume {A}", enter=True)
+    failures = run_watch(server, agent, [Started(pane.pane_id, "s:0.0", "claude", A)], "2")
+    stats.cases_generated += 1
+    screen = pane.capture_pane()
+    assert len(failures) == 1, screen
+    want = "(no output)" if quiet else NOT_FOUND.format(sid=A)
+    assert failures[0].endswith(f"exited within 2s: {want}"), (failures, screen)
+
+
+TYPED = f"$ cd /srv/p && command claude --resume {A}"
+SCREENS = {
+    "message": ([TYPED, NOT_FOUND.format(sid=A), "$"], True, NOT_FOUND.format(sid=A)),
+    "silent": ([TYPED, "$"], True, ""),
+    "blank lines": ([TYPED, "", "Error: x", "", "", "$"], True, "Error: x"),
+    "the ID mid-message": (
+        [TYPED, f"session {A} is corrupt", "$"],
+        True,
+        f"session {A} is corrupt",
+    ),
+    "wrapped by zsh": (["vm# cd /srv/p && claude --resume 111", A[3:], "vm#"], True, ""),
+    "wrapped in 3 rows": (
+        ["$ cd /srv/p && clau", "de --resume 1111", A[4:], "oops", "$"],
+        True,
+        "oops",
+    ),
+    "quoted ID": ([f"> cd /p; and claude --resume '{A}'", "> "], True, ""),
+    "an older typed line": ([TYPED, "bye", TYPED, "$"], True, ""),
+    "cleared screen": ([NOT_FOUND.format(sid=A), "$"], True, NOT_FOUND.format(sid=A)),
+    "prompt changed by cd": ([TYPED.replace("$", "~ >"), "~/p [1]>"], True, ""),
+    "dead pane": ([TYPED, "crashed", "Pane is dead (status 1)"], False, "Pane is dead (status 1)"),
+    "empty screen": ([], True, ""),
+    "long": ([TYPED, "y" * 1000, "$"], True, "y" * (watchmod.MAX_LINE - 1) + "…"),
+}
+
+
+@pytest.mark.parametrize(("screen", "at_shell", "want"), SCREENS.values(), ids=list(SCREENS))
+def test_the_last_line_above_the_prompt(screen: list[str], at_shell: bool, want: str) -> None:
+    started = Started("%1", "w:0.0", "claude", A)
+    assert watchmod.last_line(screen, started, at_shell) == want

@@ -134,27 +134,50 @@ def _poll(tmux: Tmux, watching: list[_Watched], shells: frozenset[str], final: b
             continue
         if final or screen == w.screen:
             w.done = True
-            w.line = last_line(screen, w.started.session_id, at_shell)
+            w.line = last_line(screen, w.started, at_shell)
         else:
             w.screen = screen
 
 
-def last_line(lines: list[str], session_id: str, at_shell: bool) -> str:
+def last_line(lines: list[str], started: Started, at_shell: bool) -> str:
     """The last thing the assistant printed: the last non-empty screen line
-    above the shell's prompt ('' when that is the typed line itself)."""
-    body = lines
-    prompt = ""
-    if at_shell and lines:
-        prompt = lines[-1].strip()
-        body = lines[:-1]
+    between the line restore typed and the shell's prompt (the last line, when
+    the pane is back at its shell); '' when it printed nothing.
+
+    The typed line is the last one holding the session ID after the tool's
+    name (an error message names the ID, not the program before it), read
+    across up to WRAP_ROWS rows: a shell's line editor (zsh) may wrap it in
+    rows tmux does not join. A prompt of several lines shows its upper lines
+    as output: nothing on the screen tells them apart."""
+    body = lines[:-1] if at_shell and lines else lines
+    typed_end = _typed_line_end(body, started)
+    if typed_end is not None:
+        body = body[typed_end + 1 :]
     for row in reversed(body):
         text = row.strip()
-        if not text:
-            continue
-        if prompt and text.startswith(prompt) and session_id in text:
-            return ""  # the line restore typed: the assistant printed nothing
-        return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+        if text:
+            return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
     return ""
+
+
+WRAP_ROWS = 4  # rows a typed line may span unjoined (long cwd, narrow pane)
+
+
+def _typed_line_end(rows: list[str], started: Started) -> Optional[int]:
+    """Index of the last row of the typed line, or None when it is not on screen."""
+    sid, tool = started.session_id, started.tool
+    for end in range(len(rows) - 1, -1, -1):
+        if not rows[end].strip():
+            continue
+        joined = ""
+        for start in range(end, max(-1, end - WRAP_ROWS), -1):
+            joined = rows[start].strip() + joined
+            at = joined.rfind(sid)
+            if at >= 0:
+                if tool in joined[:at] and not joined[at + len(sid) :].strip(" '\"\\"):
+                    return end
+                break  # the ID without the program before it: output, not the typed line
+    return None
 
 
 def _entry(s: Started, outcome: str, line: str, check: float) -> dict[str, Any]:
