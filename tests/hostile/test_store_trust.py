@@ -260,3 +260,24 @@ def test_two_entries_for_one_pane_keep_the_later_started_and_say_so(
     assert f"keeping claude session {GOOD_ID}" in line, log
     assert f"dropping claude session {OLD_ID}" in line, log
     assert records("claude") == [rec]
+
+
+def test_status_can_say_which_sidecar_restore_would_use(tmp_path: Path, stats: Stats) -> None:
+    """store.restore_source: the fallback and the refusal, in one line each."""
+    from assistant_resurrect import store
+
+    rdir = tmp_path / "r"
+    rdir.mkdir()
+    (rdir / "tmux_resurrect_20261125T110000.txt").write_text("state\n")
+    (rdir / "assistant_resurrect_20261125T110000.json").write_text(
+        sidecar_doc(entry("work:0.0", GOOD_ID, tmp_path))
+    )
+    (rdir / "tmux_resurrect_20261125T120000.txt").write_text("state\n")
+    (rdir / "last").symlink_to("tmux_resurrect_20261125T120000.txt")
+    line = store.restore_source(rdir)
+    assert "restore would use assistant_resurrect_20261125T110000.json" in line, line
+    assert "is missing" in line and "\n" not in line, line
+    rdir.chmod(0o1777)
+    stats.faults_injected += 1
+    line = store.restore_source(rdir)
+    assert line.startswith("restore would stop: resurrect dir") and "\n" not in line, line

@@ -32,10 +32,9 @@ from assistant_resurrect.fileio import (
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any, Callable, Optional
 
-if TYPE_CHECKING:
-    from assistant_resurrect.log import Log
+    Log = Callable[[str], None]  # a log.Log, or any sink of one-line messages
 
 VERSION = 1
 LAYOUT_PREFIX = "tmux_resurrect_"
@@ -355,6 +354,21 @@ def deduplicate(doc: dict[str, Any], name: str, log: Log) -> dict[str, Any]:
     if not dropped:
         return doc
     return {**doc, "sessions": [e for i, e in enumerate(sessions) if i not in dropped]}
+
+
+def restore_source(rdir: Path) -> str:
+    """One line for `status`: the sidecar a restore of `last` would use now and
+    why (a fallback, a refusal), without writing anything."""
+    notes: list[str] = []
+    try:
+        path, doc = for_restore(rdir, None, notes.append)
+    except SidecarError as exc:
+        return f"restore would stop: {exc}"
+    if path is None:
+        line = "restore would find no sidecar"
+    else:
+        line = f"restore would use {path.name} ({len(doc.get('sessions') or [])} saved session(s))"
+    return line + "".join(f"; {n}" for n in notes)
 
 
 def finish(rdir: Path, log: Log) -> None:
