@@ -348,3 +348,40 @@ def test_a_fifo_in_a_tool_store_never_hangs_save(
     assert by_tool["claude"]["id_source"] == "transcript"
     log = (agent.resurrect_dir / "assistant-save.log").read_text()
     assert "is a FIFO" in log, log
+
+
+def test_fifos_in_gemini_and_codex_stores_never_hang_save(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats
+) -> None:
+    """FIFOs as Gemini's projects.json, a project's .project_root and Codex's
+    session-tags.jsonl (each read with a plain open() before, which blocked
+    save forever): save finishes and Gemini's ID still comes from its chat."""
+    import hashlib
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    session = server.new_session("work", start_directory=str(proj))
+    start_in_pane(session.windows[0].panes[0], "gemini")
+    start_in_pane(session.new_window(start_directory=str(proj)).panes[0], "codex")
+    wait_for(lambda: len(records()) == 2, what="gemini and codex to start")
+    time.sleep(0.05)  # the chat file is written after gemini started
+    gemini = agent.home / ".gemini"
+    chats = gemini / "tmp" / hashlib.sha256(str(proj).encode()).hexdigest() / "chats"
+    chats.mkdir(parents=True)
+    (chats / "session-2026-11-25T12-00-x.json").write_text(
+        json.dumps({"sessionId": GOOD_ID, "kind": "main"})
+    )
+    os.mkfifo(gemini / "projects.json", 0o600)
+    odd = gemini / "tmp" / "other"
+    odd.mkdir()
+    os.mkfifo(odd / ".project_root", 0o600)
+    codex_home = agent.home / ".codex"
+    codex_home.mkdir()
+    os.mkfifo(codex_home / "session-tags.jsonl", 0o600)
+    stats.faults_injected += 3
+    second = layout(agent, B)
+    proc = run(agent, "save", str(second), timeout=40)
+    assert proc.returncode == 0, proc.stderr
+    by_tool = {s["tool"]: s for s in agent.sidecar(second)["sessions"]}
+    assert set(by_tool) == {"gemini", "codex"}, by_tool
+    count_lost(stats, {by_tool["gemini"]["session_id"]}, {GOOD_ID})

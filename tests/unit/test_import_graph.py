@@ -13,11 +13,11 @@ PKG = "assistant_resurrect"
 # Lowest first. A module may import modules of lower layers only (inside the
 # `assistants` layer: the registry imports its modules, modules import helpers).
 LAYERS: list[tuple[str, ...]] = [
-    ("", "errors", "records", "log", "spawn", "tmuxfmt", "capture", "command"),
+    ("", "errors", "records", "log", "spawn", "tmuxfmt", "capture", "command", "trust"),
     ("paths", "fileio", "procs_linux", "procs_psutil", "session"),
     ("procs",),
     ("settings", "statefiles", "store"),
-    ("tmux",),
+    ("tmux", "pacing"),
     (
         "assistants._sqlite",
         "assistants.base",
@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
         "assistants",
     ),
     ("detect", "catalog"),
-    ("guards", "pending", "hooks", "doctor"),
+    ("guards", "pending", "hooks", "doctor", "watch"),
     ("planner", "save"),
     ("typist", "status"),
     ("attach",),

@@ -34,7 +34,7 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
     for pane in panes:
         if pane.dead or not pane.pane_pid:
             continue
-        det = detect.in_pane(pane.pane_pid, snap)
+        det = detect.in_pane(pane.pane_pid, snap, log, pane.address)
         if det is None:
             continue
         proc = snap.procs[det.pid]

@@ -272,7 +272,7 @@ class Codex(Assistant):
         for _, path in files:
             if not os.path.basename(path).startswith("rollout-"):
                 continue
-            meta = _files.first_json_line(path)
+            meta = _files.first_json_line(path, log=ctx.log)
             payload = meta.get("payload") if meta and meta.get("type") == "session_meta" else None
             if not isinstance(payload, dict) or payload.get("cwd") != cwd:
                 continue
@@ -286,11 +286,10 @@ class Codex(Assistant):
 
     def id_from_session_tags(self, ctx: Context, found: Found) -> Optional[str]:
         path = os.path.join(self.codex_home(ctx, found), "session-tags.jsonl")
-        try:
-            with open(path, "rb") as fh:
-                lines = fh.read().splitlines()
-        except OSError:
+        raw = _files.read_file(path, log=ctx.log, label=f"codex pid {found.pid}")
+        if raw is None:
             return None
+        lines = raw.splitlines()
         import json
 
         pids = set(found.pids) or {found.pid}

@@ -123,8 +123,8 @@ class Gemini(Assistant):
         tmp = os.path.join(gemini_dir, "tmp")
         out: list[str] = []
         try:
-            with open(os.path.join(gemini_dir, "projects.json"), "rb") as fh:
-                projects = json.loads(fh.read()).get("projects", {})
+            raw = _files.read_file(os.path.join(gemini_dir, "projects.json"), limit=1 << 20)
+            projects = json.loads(raw).get("projects", {}) if raw is not None else {}
             short = projects.get(cwd) if isinstance(projects, dict) else None
             if isinstance(short, str) and short and "/" not in short:
                 out.append(os.path.join(tmp, short))
@@ -137,12 +137,9 @@ class Gemini(Assistant):
             except OSError:
                 names = []
             for name in names:
-                try:
-                    with open(os.path.join(tmp, name, ".project_root"), encoding="utf-8") as fh:
-                        if fh.read().strip() == cwd:
-                            out.append(os.path.join(tmp, name))
-                except OSError:
-                    continue
+                raw = _files.read_file(os.path.join(tmp, name, ".project_root"), limit=4096)
+                if raw is not None and raw.decode("utf-8", "replace").strip() == cwd:
+                    out.append(os.path.join(tmp, name))
         return out
 
     def id_from_chats(self, ctx: Context, found: Found) -> Optional[str]:
@@ -157,7 +154,7 @@ class Gemini(Assistant):
         for _, path in files:
             if not os.path.basename(path).startswith("session-"):
                 continue
-            head = _files.first_json_line(path)
+            head = _files.first_json_line(path, log=ctx.log)
             if head is None and path.endswith(".json"):
                 head = self._whole_json(path)
             if not head or head.get("kind") == "subagent":
@@ -171,9 +168,11 @@ class Gemini(Assistant):
     def _whole_json(path: str) -> Optional[dict]:
         import json
 
+        raw = _files.read_file(path, follow=False)
+        if raw is None:
+            return None
         try:
-            with open(path, "rb") as fh:
-                data = json.loads(fh.read())
-        except (OSError, ValueError):
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
             return None
         return data if isinstance(data, dict) else None
