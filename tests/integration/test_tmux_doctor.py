@@ -48,3 +48,24 @@ def test_tested_range_bounds() -> None:
     assert "outside the tested range" in tmux_outside_tested("tmux 3.0a")
     assert "outside the tested range" in tmux_outside_tested("tmux next-3.8")
     assert "cannot tell the release" in tmux_outside_tested("tmux master")
+
+
+def test_doctor_reports_a_resurrect_dir_others_can_write(
+    server: Server, agent: Agent, tmp_path: Path
+) -> None:
+    """Save and restore refuse a shared folder (mode 1777): doctor says so and why."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    server.new_session("w")
+    server.cmd("set-option", "-g", "@resurrect-dir", str(shared))
+    proc = agent.run("doctor", check=False)
+    problems = [line for line in proc.stdout.splitlines() if "writable by everyone" in line]
+    assert proc.returncode == 1 and len(problems) == 1, proc.stdout
+    assert f"chmod go-w {shared}" in problems[0]
+    shared.chmod(0o700)
+    assert not [
+        line
+        for line in agent.run("doctor", check=False).stdout.splitlines()
+        if "writable by" in line
+    ]

@@ -8,7 +8,7 @@ import re
 import sys
 from typing import Callable
 
-from assistant_resurrect import __version__, assistants, paths
+from assistant_resurrect import __version__, assistants, paths, store
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.tmux import TESTED_TMUX, Tmux
 
@@ -81,6 +81,12 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     rdir = tmux_settings.resurrect_dir
     if rdir.exists() and not os.access(rdir, os.W_OK):
         problems.append(f"resurrect dir {rdir} is not writable; fix its permissions")
+    untrusted = store.check_dir(rdir) if rdir.exists() else None
+    if untrusted:
+        problems.append(
+            f"{untrusted}: save writes nothing there and restore trusts nothing from it; "
+            f"run 'chmod go-w {rdir}' (or set @resurrect-dir to a folder of your own)"
+        )
     notes.append(f"resurrect dir {rdir}")
     settings = os.path.join(paths.home(), ".claude", "settings.json")
     try:
