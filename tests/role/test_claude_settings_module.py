@@ -276,3 +276,108 @@ def test_documentation_describes_the_module():
     assert yaml.safe_load(module.EXAMPLES)
     returned = yaml.safe_load(module.RETURN)
     assert {"path", "backup_file", "created", "removed"} <= set(returned)
+
+
+# -- values the module does not own are never changed ------------------------
+
+NUMBERS = ["1e400", "1.0", "1E5", "-0.0", "12345678901234567890123", "0.1e-7", "-1E+2", "0", "7"]
+NUMBERS += ["9" * 5000]  # past Python's int-string conversion limit
+
+
+def test_numbers_are_written_back_exactly_as_written(tmp_path):
+    """1e400 parsed as a float came back as Infinity (no JSON: Claude could no
+    longer read its settings), 1E5 as 100000.0."""
+    settings = tmp_path / "settings.json"
+    body = ",\n".join(f'  "n{i}": {n}' for i, n in enumerate(NUMBERS))
+    hooks = '  "hooks": {"PreToolUse": [{"matcher": "", "timeout": 1.50, "hooks": []}]}'
+    settings.write_text("{\n" + body + ',\n  "list": [1.0, -0.0, 1e400],\n' + hooks + "\n}\n")
+    result = run_module(tmp_path, path=str(settings))
+    assert result["changed"] is True, result
+    text = settings.read_text()
+    for i, n in enumerate(NUMBERS):
+        assert f'\n  "n{i}": {n},\n' in text, (n[:40], text[:2000])
+    assert '"list": [\n    1.0,\n    -0.0,\n    1e400\n  ]' in text, text
+    assert '"timeout": 1.50' in text
+    assert "Infinity" not in text and "100000.0" not in text
+    data = json.loads(text, parse_int=str)
+    assert ours(data, "SessionStart") == [START]
+    # and the same numbers again when our entries go
+    run_module(tmp_path, path=str(settings), state="absent")
+    text = settings.read_text()
+    for i, n in enumerate(NUMBERS):
+        assert f'\n  "n{i}": {n},\n' in text, n[:40]
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_fail_clearly_and_leave_the_file(tmp_path, constant):
+    settings = tmp_path / "settings.json"
+    settings.write_text(f'{{"model": "opus", "x": {constant}}}\n')
+    before = settings.read_bytes()
+    result = run_module(tmp_path, path=str(settings))
+    assert result.get("failed") is True, result
+    assert constant.lstrip("-") in result["msg"] and "not JSON" in result["msg"], result["msg"]
+    assert str(settings) in result["msg"] and "left unchanged" in result["msg"]
+    assert "Traceback" not in json.dumps(result)
+    assert settings.read_bytes() == before
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "a\\udc00b", "\\ud83d\\ud83d"])
+def test_lone_surrogate_escapes_stay_escapes(tmp_path, escape):
+    """A lone surrogate escape (valid JSON text; Claude's JSON.parse keeps it)
+    used to raise a UnicodeEncodeError traceback: it is written back verbatim."""
+    settings = tmp_path / "settings.json"
+    settings.write_text(f'{{\n  "title": "{escape}",\n  "{escape}": [1.0]\n}}\n')
+    result = run_module(tmp_path, path=str(settings))
+    assert result["changed"] is True and not result.get("failed"), result
+    text = settings.read_text()
+    assert f'\n  "title": "{escape}",\n' in text, text
+    assert f'\n  "{escape}": [\n    1.0\n  ],\n' in text, text
+    assert ours(json.loads(text), "SessionEnd") == [END]
+    second = run_module(tmp_path, path=str(settings))
+    assert second["changed"] is False
+
+
+def test_a_surrogate_pair_escape_stays_the_same_character(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"title": "\\ud83d\\ude00"}\n')
+    run_module(tmp_path, path=str(settings))
+    assert json.loads(settings.read_text())["title"] == "\U0001f600"
+
+
+def test_a_key_written_twice_fails_clearly_and_leaves_the_file(tmp_path):
+    """(Python and Claude keep the last one: a rewrite would drop the first.)"""
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"env": {"A": "1", "A": "2"}}\n')
+    before = settings.read_bytes()
+    result = run_module(tmp_path, path=str(settings))
+    assert result.get("failed") is True, result
+    assert '"A" twice' in result["msg"] and "left unchanged" in result["msg"], result["msg"]
+    assert settings.read_bytes() == before
+
+
+def test_a_deeply_nested_file_fails_clearly(tmp_path):
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    before = settings.read_bytes()
+    result = run_module(tmp_path, path=str(settings))
+    assert result.get("failed") is True, result
+    assert "nests too deeply" in result["msg"], result["msg"]
+    assert settings.read_bytes() == before
+
+
+def test_rendering_matches_json_dumps(tmp_path):
+    """Files the module wrote before keep their exact text (no churn)."""
+    settings = tmp_path / "settings.json"
+    original = {
+        "a": [],
+        "b": {},
+        "c": [{"d": None, "e": True, "f": False, "g": 'é\n"\\\u2028\x7f'}],
+        "h": 3,
+    }
+    for indent in ("  ", "\t", "    "):
+        settings.write_text(json.dumps(original, indent=indent, ensure_ascii=False) + "\n")
+        run_module(tmp_path, path=str(settings))
+        run_module(tmp_path, path=str(settings), state="absent")
+        assert (
+            settings.read_text() == json.dumps(original, indent=indent, ensure_ascii=False) + "\n"
+        )

@@ -15,9 +15,13 @@ description:
   - Entries that are not shaped as Claude documents them (a C(null) command,
     a C(hooks) value that is not a list, an empty matcher object, ...) are
     left as they are.
-  - A file that is not valid JSON fails the task and is never overwritten.
+  - A file that is not valid JSON fails the task and is never overwritten;
+    so does one holding C(NaN) or C(Infinity) (which Claude cannot read) or
+    a key written twice in one object (a rewrite would drop one).
   - The file is only rewritten when its content changes; the indentation
-    and the trailing newline of the existing file are kept.
+    and the trailing newline of the existing file are kept, every number is
+    written back exactly as it was written (C(1e400), C(1.0), C(-0.0), long
+    integers), and a lone surrogate escape (C(\ud800)) stays an escape.
   - A symlinked settings file stays a symlink; the file it points to is edited.
 version_added: "0.1.0"
 options:
@@ -197,6 +201,89 @@ def _remove_entries(hooks, predicate, events=None):
     return removed
 
 
+class Number:
+    """A JSON number as written in the file: written back verbatim (parsed as a
+    float, 1e400 would come back as Infinity, 1.0E5 as 100000.0)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        self.text = text
+
+    def __eq__(self, other):
+        return isinstance(other, Number) and other.text == self.text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __repr__(self):
+        return self.text
+
+
+class NotClaudeJSON(ValueError):
+    """Valid for Python's json module, but not a file Claude reads back the same."""
+
+
+def _no_constant(name):
+    raise NotClaudeJSON(f"it holds {name}, which is not JSON (Claude Code cannot read it)")
+
+
+def _no_duplicates(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise NotClaudeJSON(
+                f"it holds the key {json.dumps(key, ensure_ascii=True)} twice in one object "
+                "(only the last one counts; rewriting the file would drop the other)"
+            )
+        obj[key] = value
+    return obj
+
+
+def _parse(text):
+    """The settings document, numbers kept as written."""
+    return json.loads(
+        text,
+        parse_float=Number,
+        parse_int=Number,
+        parse_constant=_no_constant,
+        object_pairs_hook=_no_duplicates,
+    )
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _string(value):
+    # A lone surrogate (from an escape like \ud800: a pair would have been
+    # joined into one character) is written back as that escape.
+    text = json.dumps(value, ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _dump(value, indent, level=0):
+    """``value`` as ``json.dumps(value, indent=indent, ensure_ascii=False)``
+    writes it, with Number objects as their text."""
+    if isinstance(value, Number):
+        return value.text
+    if isinstance(value, str):
+        return _string(value)
+    if value is True or value is False or value is None or isinstance(value, (int, float)):
+        return json.dumps(value)
+    inner = "\n" + indent * (level + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{_string(k)}: {_dump(v, indent, level + 1)}" for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + "\n" + indent * level + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        items = [_dump(v, indent, level + 1) for v in value]
+        return "[" + inner + ("," + inner).join(items) + "\n" + indent * level + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 def _indent_of(text):
     """The indentation unit of a pretty-printed JSON document (None: compact)."""
     lines = text.splitlines()
@@ -212,8 +299,18 @@ def _render(data, original):
     else:
         indent = _indent_of(original) or "  "
         newline = original.endswith("\n") or original.strip() == ""
-    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    text = _dump(data, indent)
     return text + ("\n" if newline else "")
+
+
+def _compact(module, path, data, result):
+    """``data`` as one string, to tell whether it changed."""
+    try:
+        return _dump(data, "")
+    except RecursionError:
+        module.fail_json(
+            msg=f"{path} nests too deeply to be rewritten; it was left unchanged.", **result
+        )
 
 
 def _desired_entry(command):
@@ -282,11 +379,18 @@ def main():
         data = {}
     else:
         try:
-            data = json.loads(original)
-        except ValueError as exc:
+            data = _parse(original)
+        except NotClaudeJSON as exc:
             module.fail_json(
-                msg=f"{path} is not valid JSON ({exc}). It was left unchanged: fix it (or move it "
-                "away) and run again.",
+                msg=f"{path} cannot be kept as it is: {exc}. It was left unchanged: fix it and "
+                "run again.",
+                **result,
+            )
+        except (ValueError, RecursionError) as exc:
+            reason = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+            module.fail_json(
+                msg=f"{path} is not valid JSON ({reason}). It was left unchanged: fix it (or "
+                "move it away) and run again.",
                 **result,
             )
         if not isinstance(data, dict):
@@ -294,7 +398,7 @@ def main():
                 msg=f"{path} does not hold a JSON object at the top level; it was left unchanged.",
                 **result,
             )
-    before = json.dumps(data, sort_keys=False)
+    before = _compact(module, path, data, result)
 
     hooks = data.get("hooks")
     if p["state"] == "absent":
@@ -334,7 +438,7 @@ def main():
         if "hooks" not in data:
             data["hooks"] = hooks
 
-    after = json.dumps(data, sort_keys=False)
+    after = _compact(module, path, data, result)
     if p["state"] == "absent" and p["remove_if_empty"] and data == {}:
         result["changed"] = True
         if module._diff:
