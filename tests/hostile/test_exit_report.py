@@ -20,8 +20,9 @@ from assistant_resurrect import watch as watchmod
 from assistant_resurrect.log import Log
 from assistant_resurrect.tmux import Tmux
 from assistant_resurrect.watch import Started, watch
-from tests.helpers import Agent, start_in_pane, wait_for
+from tests.helpers import Agent, pane_prompt_ready, start_in_pane, wait_for
 from tests.hostile.conftest import Stats
+from tests.hostile.test_restore_guards import entry, write_sidecar
 
 A = "11111111-2222-4333-8444-555555555555"
 B = "21111111-2222-4333-8444-555555555555"
@@ -281,13 +282,13 @@ SCREENS = {
         True,
         f"session {A} is corrupt",
     ),
-    "wrapped by zsh": (["vm# cd /srv/p && claude --resume 111", A[3:], "vm#"], True, ""),
-    "wrapped in 3 rows": (
-        ["$ cd /srv/p && clau", "de --resume 1111", A[4:], "oops", "$"],
+    "the tool and the ID in the message": (
+        [TYPED, f"claude: session {A} not found", "$"],
         True,
-        "oops",
+        f"claude: session {A} not found",
     ),
     "quoted ID": ([f"> cd /p; and claude --resume '{A}'", "> "], True, ""),
+    "a right prompt": ([f"vm% cd /p && claude --resume {A}       [main]", "vm%"], True, ""),
     "an older typed line": ([TYPED, "bye", TYPED, "$"], True, ""),
     "cleared screen": ([NOT_FOUND.format(sid=A), "$"], True, NOT_FOUND.format(sid=A)),
     "prompt changed by cd": ([TYPED.replace("$", "~ >"), "~/p [1]>"], True, ""),
@@ -300,4 +301,107 @@ SCREENS = {
 @pytest.mark.parametrize(("screen", "at_shell", "want"), SCREENS.values(), ids=list(SCREENS))
 def test_the_last_line_above_the_prompt(screen: list[str], at_shell: bool, want: str) -> None:
     started = Started("%1", "w:0.0", "claude", A)
-    assert watchmod.last_line(screen, started, at_shell) == want
+    assert watchmod.last_line(screen, 2000, started, at_shell) == want
+
+
+def wrapped(line: str, width: int) -> list[str]:
+    """`line` in rows of `width` columns, as a line editor wraps it (ASCII)."""
+    return [line[i : i + width] for i in range(0, len(line), width)] or [""]
+
+
+TYPED_ZSH = f"vm# cd /p && claude --resume {A}"
+ROWS = {
+    # zsh wraps its line itself: the rows are full, tmux does not join them.
+    "wrapped mid-ID": ([*wrapped(TYPED_ZSH, 32), "vm#"], 32, ""),
+    "wrapped at the space before the ID": ([*wrapped(TYPED_ZSH, 29), "vm#"], 29, ""),
+    "wrapped in 3 rows": ([*wrapped(TYPED, 19), "oops", "$"], 19, "oops"),
+    "a message almost as wide as the pane": ([*wrapped(TYPED, 20), "e" * 18, "$"], 20, "e" * 18),
+    "a message wrapped": ([*wrapped(TYPED, 20), *wrapped("f" * 50, 20), "$"], 20, "f" * 50),
+    "wide characters fill the row": (
+        [*wrapped(TYPED, 20), "会话" * 5, "不存在", "$"],
+        20,
+        "会话" * 5 + "不存在",
+    ),
+    "one column short, then an empty row": ([*wrapped(TYPED, 20), "x" * 19, "", "$"], 20, "x" * 19),
+    "the typed line fills its row": (
+        [TYPED, f"Error: {A} gone", "$"],
+        len(TYPED),
+        f"Error: {A} gone",
+    ),
+    "the typed line one column short of its row": (
+        [TYPED, "Error: unknown option", "$"],
+        len(TYPED) + 1,
+        "Error: unknown option",
+    ),
+    "a prompt wider than the pane": (
+        [*wrapped(TYPED, 20), "oops", *wrapped("user@host /a/very/long/cwd [1]#", 20)],
+        20,
+        "oops",
+    ),
+}
+
+
+@pytest.mark.parametrize(("rows", "width", "want"), ROWS.values(), ids=list(ROWS))
+def test_rows_a_line_editor_wrapped(rows: list[str], width: int, want: str) -> None:
+    started = Started("%1", "w:0.0", "claude", A)
+    assert watchmod.last_line([r.ljust(width) for r in rows], width, started, True) == want
+
+
+def test_restore_reports_what_it_started(
+    agent: Agent, server: Any, tmp_path: Path, fake_bin: Path, stats: Stats
+) -> None:
+    """Through the real `restore`: the claude it types cannot find its session
+    and exits; the codex stays up. The restore log and status say so."""
+    (fake_bin / "claude").write_text(
+        EXITING.format(python=sys.executable, delay=0, message=NOT_FOUND.encode())
+    )
+    for name in ("a", "c"):
+        pane = pane_of(server, name, tmp_path)
+        wait_for(lambda p=pane: pane_prompt_ready(p), what=f"prompt in {name}")
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    server.cmd("set-option", "-g", "@assistant-resurrect-check", "2")
+    layout = write_sidecar(
+        agent, [entry("a:0.0", A, tmp_path), entry("c:0.0", B, tmp_path, tool="codex")]
+    )
+    agent.run("restore", "--layout", str(layout))
+    stats.cases_generated += 2
+    log = "\n".join(log_lines(agent))
+    assert "failed: claude in a:0.0 (" in log, log
+    assert f"exited within 2s: {NOT_FOUND.format(sid=A)}" in log, log
+    assert "ok: codex in c:0.0 (" in log, log
+    rows = status_rows(agent)
+    assert len(rows) == 2, rows
+    assert rows[0].startswith("a:0.0") and rows[0].endswith(NOT_FOUND.format(sid=A)), rows
+    assert rows[1].startswith("c:0.0") and "running (checked " in rows[1], rows
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_narrow_panes_wrap_the_typed_line_anywhere(
+    agent: Agent, server: Any, tmp_path: Path, stats: Stats, shell: str
+) -> None:
+    """40-column panes and cwds of 12 lengths: the typed line wraps at every
+    place around the session ID; each message (or its absence) is still read."""
+    if not shutil.which(SHELLS[shell].split()[0]):
+        pytest.skip(f"{shell} is not installed (scripts/setup.d/60-shells.sh installs it)")
+    loud = exiting_claude(tmp_path, "loud", b"Error: no session {sid}.")
+    quiet = exiting_claude(tmp_path, "quiet", b"")
+    session = server.new_session("n", window_command=SHELLS[shell], x=40, y=30)
+    server.cmd("set-option", "-g", "default-size", "40x30")
+    started, want = [], {}
+    for n in range(12):
+        sid = f"{n:02d}{A[2:]}"
+        win = session.windows[0] if n == 0 else session.new_window(window_shell=SHELLS[shell])
+        pane = win.panes[0]
+        wait_for(lambda p=pane: any(r.strip() for r in p.capture_pane()), what="a prompt")
+        project = tmp_path / ("d" * (n * 3 + 1))
+        project.mkdir()
+        program = loud if n % 2 else quiet
+        pane.send_keys(f"cd {project} && {program} --resume {sid}", enter=True)
+        started.append(Started(pane.pane_id, f"n:{win.window_index}.0", "claude", sid))
+        want[pane.pane_id] = f"Error: no session {sid}." if n % 2 else "(no output)"
+    failures = run_watch(server, agent, started, "2")
+    stats.cases_generated += len(started)
+    got = {
+        line.split(" (")[1].split(")")[0]: line.split("exited within 2s: ")[1] for line in failures
+    }
+    assert got == want

@@ -2,7 +2,8 @@
 `restore --pending` that a client's attach starts, several at once) each with
 a Pacer, taking the restore lock around `wait_for` and `started` as the typist
 does. Two starts of one tool are never closer than the stagger; another tool
-does not wait for them. Kills and corrupt state files never stop a start."""
+does not wait for them. Kills and corrupt state files never stop a start.
+Then through the real `restore` into real panes."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant_resurrect import pacing
-from tests.helpers import RUNTIME_SRC
+from tests.helpers import RUNTIME_SRC, Agent, pane_prompt_ready, records, wait_for
 from tests.hostile.conftest import Stats
+from tests.hostile.test_restore_guards import IDS, entry, write_sidecar
 
 STAGGER = 0.5
 
@@ -123,3 +126,64 @@ def test_a_corrupted_file_between_runs_is_no_history(state: Path, tmp_path: Path
     (state / pacing.FILE).write_bytes(b"\x00garbage")
     result = finish(spawn("claude", lock))
     assert result["before"] is None and result["waits"] == []
+
+
+def panes(server: Any, names: list[str], tmp_path: Path) -> None:
+    for name in names:
+        pane = server.new_session(name, start_directory=str(tmp_path)).windows[0].panes[0]
+        wait_for(lambda p=pane: pane_prompt_ready(p), what=f"prompt in {name}")
+
+
+def restored_order(agent: Agent) -> list[str]:
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text().splitlines()
+    return [
+        line.split("] restored ")[1].split(" (")[0]
+        for line in log
+        if "] restored " in line and " in " in line.split("] restored ")[1]
+    ]
+
+
+@pytest.mark.parametrize("stagger", ["2", "0"])
+def test_restore_staggers_one_tool_and_not_the_others(
+    agent: Agent, server: Any, tmp_path: Path, stagger: str
+) -> None:
+    """Saved: claude in a, claude in b, codex in c. With a stagger, codex
+    starts while the second claude waits its turn; without, in saved order."""
+    panes(server, ["a", "b", "c"], tmp_path)
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    server.cmd("set-option", "-g", "@assistant-resurrect-stagger", stagger)
+    server.cmd("set-option", "-g", "@assistant-resurrect-check", "0")
+    layout = write_sidecar(
+        agent,
+        [
+            entry("a:0.0", IDS[0], tmp_path),
+            entry("b:0.0", IDS[1], tmp_path),
+            entry("c:0.0", IDS[2], tmp_path, tool="codex"),
+        ],
+    )
+    agent.run("restore", "--layout", str(layout))
+    wait_for(lambda: len(records()) == 3, what="all three started")
+    order = restored_order(agent)
+    if stagger == "0":
+        assert order == ["claude in a:0.0", "claude in b:0.0", "codex in c:0.0"]
+    else:
+        assert order == ["claude in a:0.0", "codex in c:0.0", "claude in b:0.0"]
+
+
+def test_a_second_restore_waits_for_the_first_ones_start(
+    agent: Agent, server: Any, tmp_path: Path, state: Path
+) -> None:
+    """Two restore processes one after the other (restore, then a `restore
+    --pending` for a session attached next): their claude starts, as the
+    pacer recorded them, are a stagger apart."""
+    panes(server, ["a", "b"], tmp_path)
+    server.cmd("set-option", "-g", "@assistant-resurrect-start", "immediate")
+    server.cmd("set-option", "-g", "@assistant-resurrect-stagger", "3")
+    server.cmd("set-option", "-g", "@assistant-resurrect-check", "0")
+    stamps = []
+    for address, sid in (("a:0.0", IDS[0]), ("b:0.0", IDS[1])):
+        layout = write_sidecar(agent, [entry(address, sid, tmp_path)])
+        agent.run("restore", "--layout", str(layout))
+        stamps.append(json.loads((state / pacing.FILE).read_text())["last_start"]["claude"])
+    wait_for(lambda: len(records("claude")) == 2, what="both started")
+    assert stamps[1] - stamps[0] >= 3

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import unicodedata
 from pathlib import Path
 
 from assistant_resurrect import detect, fileio, procs
@@ -128,31 +129,35 @@ def _poll(tmux: Tmux, watching: list[_Watched], shells: frozenset[str], final: b
         if not (final or (w.seen and (at_shell or pane.dead))):
             continue
         try:
-            screen = tmux.screen_lines(pane.pane_id)
+            shown = tmux.cursor_rows(pane.pane_id)  # down to the cursor's row
         except TmuxError:
             w.done, w.line = True, "(the pane closed)"
             continue
-        if final or screen == w.screen:
+        if final or shown.rows == w.screen:
             w.done = True
-            w.line = last_line(screen, w.started, at_shell)
+            w.line = last_line(shown.rows, shown.width, w.started, at_shell)
         else:
-            w.screen = screen
+            w.screen = shown.rows
 
 
-def last_line(lines: list[str], started: Started, at_shell: bool) -> str:
-    """The last thing the assistant printed: the last non-empty screen line
-    between the line restore typed and the shell's prompt (the last line, when
-    the pane is back at its shell); '' when it printed nothing.
+def last_line(rows: list[str], width: int, started: Started, at_shell: bool) -> str:
+    """The last thing the assistant printed: the last non-empty line between
+    the line restore typed and the shell's prompt (the cursor's row, the last
+    of `rows`, when the pane is back at its shell); '' when it printed nothing.
 
     The typed line is the last one holding the session ID after the tool's
-    name (an error message names the ID, not the program before it), read
-    across up to WRAP_ROWS rows: a shell's line editor (zsh) may wrap it in
-    rows tmux does not join. A prompt of several lines shows its upper lines
-    as output: nothing on the screen tells them apart."""
-    body = lines[:-1] if at_shell and lines else lines
-    typed_end = _typed_line_end(body, started)
-    if typed_end is not None:
-        body = body[typed_end + 1 :]
+    name, at its end (an error message names the ID, not the program before
+    it). A prompt of several lines shows its upper lines as output, and a
+    message exactly as wide as the pane is taken for the start of the prompt:
+    nothing on the screen tells them apart."""
+    lines = _lines(rows, width)
+    if at_shell:
+        lines = lines[:-1]  # the prompt, also when it wraps (a long cwd in a narrow pane)
+    typed = _typed_line(lines, started)
+    body = [line for line, _ in lines]
+    if typed is not None:
+        index, tail = typed
+        body = [tail, *body[index + 1 :]]
     for row in reversed(body):
         text = row.strip()
         if text:
@@ -160,24 +165,68 @@ def last_line(lines: list[str], started: Started, at_shell: bool) -> str:
     return ""
 
 
-WRAP_ROWS = 4  # rows a typed line may span unjoined (long cwd, narrow pane)
-
-
-def _typed_line_end(rows: list[str], started: Started) -> Optional[int]:
-    """Index of the last row of the typed line, or None when it is not on screen."""
+def _typed_line(lines: list[tuple[str, list[int]]], started: Started) -> Optional[tuple[int, str]]:
+    """(index of the typed line, what follows it on that line) or None when it
+    is not on screen. What follows is '' unless the typed line filled its last
+    row, which was then taken to go on in the next: the output's first row."""
     sid, tool = started.session_id, started.tool
-    for end in range(len(rows) - 1, -1, -1):
-        if not rows[end].strip():
+    for index in range(len(lines) - 1, -1, -1):
+        line, ends = lines[index]
+        program = line.find(tool)
+        at = line.find(sid, program) if program >= 0 else -1
+        if at < 0:
             continue
-        joined = ""
-        for start in range(end, max(-1, end - WRAP_ROWS), -1):
-            joined = rows[start].strip() + joined
-            at = joined.rfind(sid)
-            if at >= 0:
-                if tool in joined[:at] and not joined[at + len(sid) :].strip(" '\"\\"):
-                    return end
-                break  # the ID without the program before it: output, not the typed line
+        end = at + len(sid)
+        while end < len(line) and line[end] in "'\"\\":  # a closing quote
+            end += 1
+        rest = line[end:]
+        if not rest.strip() or rest.startswith("  "):  # the end, or a right prompt (RPROMPT)
+            return index, ""
+        for row_end in ends:  # the ID ends its row: the next rows are output
+            if row_end in (end, end + 1):
+                return index, line[row_end:]
     return None
+
+
+def columns(text: str) -> int:
+    """Terminal columns of `text` (wide East Asian characters take two)."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _lines(rows: list[str], width: int) -> list[tuple[str, list[int]]]:
+    """Screen rows as lines, each with the offsets where its rows end: a row
+    that reaches the pane's last column (or the one before it: wrapped at a
+    space) goes on in the next row. tmux joins only the rows it wrapped itself
+    (capture-pane -J); a line editor that moves the cursor itself (zsh) leaves
+    its rows unmarked."""
+    lines: list[tuple[str, list[int]]] = []
+    joining = False
+    for row in rows:
+        text = row.rstrip()
+        used = columns(text)
+        if joining and lines:
+            line, ends = lines[-1]
+            lines[-1] = (line + text, ends)
+        else:
+            lines.append((text, []))
+        joining = width > 1 and used >= width - 1
+        if joining:
+            line, ends = lines[-1]
+            if used == width - 1:
+                line += " "
+            ends.append(len(line))
+            lines[-1] = (line, ends)
+    while lines and not lines[-1][0].strip():
+        lines.pop()
+    return lines
+
+
+def logical_lines(rows: list[str], width: int) -> list[str]:
+    """Screen rows as lines (see `_lines`)."""
+    return [line for line, _ in _lines(rows, width)]
 
 
 def _entry(s: Started, outcome: str, line: str, check: float) -> dict[str, Any]:
