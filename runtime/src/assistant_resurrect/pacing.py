@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import stat
 import time
 from pathlib import Path
 
@@ -35,25 +33,6 @@ if TYPE_CHECKING:
 FILE = "stagger.json"
 VERSION = 1
 MAX_BYTES = 64 * 1024  # a few tools' timestamps; anything larger is not ours
-
-
-def read_small(path: Path, limit: int) -> Optional[bytes]:
-    """The contents of the regular file `path` (not followed if a symlink), or
-    None: missing, unreadable, not a regular file (a FIFO never blocks), or
-    longer than `limit` bytes."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, limit + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return data if len(data) <= limit else None
 
 
 class Pacer:
@@ -119,9 +98,10 @@ class Pacer:
         path = self._file()
         if path is None:
             return {}
-        data = read_small(path, MAX_BYTES)
-        if data is None:
-            return {}  # missing (no history), not a regular file, unreadable, too big
+        try:
+            data, _ = fileio.read_regular(path, MAX_BYTES)
+        except OSError:  # missing (no history), not a regular file, unreadable, too big
+            return {}
         try:
             doc = json.loads(data)
         except ValueError:

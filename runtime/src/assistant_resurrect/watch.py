@@ -22,7 +22,6 @@ from pathlib import Path
 
 from assistant_resurrect import detect, fileio, procs
 from assistant_resurrect.errors import AgentError, TmuxError
-from assistant_resurrect.pacing import read_small
 from assistant_resurrect.records import Record
 from assistant_resurrect.settings import Settings
 from assistant_resurrect.tmux import Tmux
@@ -248,10 +247,10 @@ def report_path(resurrect_dir: Path) -> Path:
 
 def read_report(resurrect_dir: Path) -> list[dict[str, Any]]:
     """The valid entries of the report, oldest first ([] when there is none)."""
-    data = read_small(report_path(resurrect_dir), MAX_BYTES)
     try:
-        doc = None if data is None else json.loads(data)
-    except ValueError:
+        data, _ = fileio.read_regular(report_path(resurrect_dir), MAX_BYTES)
+        doc = json.loads(data)
+    except (OSError, ValueError):  # none yet, not a regular file, too big, not JSON
         return []
     items = doc.get("entries") if isinstance(doc, dict) else None
     if not isinstance(items, list):
