@@ -5,7 +5,8 @@ listing when it needs one, see tmux.py) and derives everything from this one
 object: where the saves are, which shells may be typed into, which env names
 are captured and replayed, when assistants start and how they are paced.
 
-Restore's pacing options (seconds; a bad value is logged and the default used):
+Restore's pacing options (seconds; a bad value gives the default, and
+`Settings.check_timings` logs it):
 
 - `@assistant-resurrect-stagger` (default 2): seconds between two new sessions
   of the same tool, across restore and every `restore --pending` run (0: no
@@ -16,7 +17,8 @@ Restore's pacing options (seconds; a bad value is logged and the default used):
   a refused flag) is logged with its last screen line and shown by `status`
   (0: no check).
 - `@assistant-resurrect-start`: `attached` (default), `immediate`, or `prompt`
-  (like attached, but the line is typed without Enter: the user presses it).
+  (every pane at once like `immediate`, but the line is typed without Enter:
+  the user reads it and presses Enter; no stagger and no check apply).
 """
 
 from __future__ import annotations
@@ -46,15 +48,17 @@ OPTIONS = (
 DEFAULT_SHELLS = ("bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "ash")
 START_MODES = ("attached", "immediate", "prompt")
 
-# Seconds between two new sessions of one tool. Claude Code's start-up OAuth
-# refresh (and its unlocked rewrite of ~/.claude.json) races when sessions start
-# together: users report sessions logged out after three started within 8 s
-# (anthropics/claude-code#85236, where one refresh, lock to failure, took under
-# 0.5 s), and tools that restore many Claude sessions wait 2 s between two
-# launches for the same start-up race (umage-ai/CodeShellManager#20,
-# ClaudeLaunchStaggerMs = 2000). 2 s lets each start's refresh and credential
-# write finish before the next session reads the store; 20 sessions of one tool
-# take 38 s to start, which is why it is per tool and 0 turns it off.
+# Seconds between two new sessions of one tool. Sessions of one tool share one
+# credential store and refresh its tokens as they start, with no lock between
+# processes: users of many concurrent Claude Code sessions report logins lost
+# to that race (anthropics/claude-code#24317, #25609, #48786), three sessions
+# started within 8 s all lost one MCP server's rotated token (#85236, whose logs
+# show one refresh taking under 0.5 s from lock to answer), and a tool that
+# restores many Claude sessions waits 2 s between two launches for Claude's
+# unlocked start-up rewrite of ~/.claude.json (umage-ai/CodeShellManager#20,
+# ClaudeLaunchStaggerMs = 2000). 2 s lets one start's refresh and credential
+# write finish before the next session reads the store. 20 sessions of one tool
+# then take 38 s to start: the wait is per tool, and 0 turns it off.
 DEFAULT_STAGGER = 2.0
 # Seconds restore watches an assistant it started: an unknown session ID or a
 # refused flag ends the CLI within a second or two of its start.
@@ -155,7 +159,7 @@ class Settings:
 
     def start_mode(self, log: Callable[[str], None]) -> str:
         """`@assistant-resurrect-start`: `attached` (default), `immediate` or
-        `prompt` (attached, typed without Enter)."""
+        `prompt` (every pane now, typed without Enter)."""
         value = self.get("@assistant-resurrect-start").strip() or "attached"
         if value not in START_MODES:
             log(
