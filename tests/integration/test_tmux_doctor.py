@@ -69,3 +69,11 @@ def test_doctor_reports_a_resurrect_dir_others_can_write(
         for line in agent.run("doctor", check=False).stdout.splitlines()
         if "writable by" in line
     ]
+
+
+def test_doctor_warns_about_a_stagger_that_is_no_number(server: Server, agent: Agent) -> None:
+    server.new_session("w")
+    server.cmd("set-option", "-g", "@assistant-resurrect-stagger", "soon")
+    out = agent.run("doctor", check=False).stdout.splitlines()
+    warnings = [line for line in out if line.startswith("WARNING")]
+    assert len(warnings) == 1 and "@assistant-resurrect-stagger is 'soon'" in warnings[0], out

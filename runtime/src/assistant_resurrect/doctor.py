@@ -81,6 +81,7 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     rdir = tmux_settings.resurrect_dir
     if rdir.exists() and not os.access(rdir, os.W_OK):
         problems.append(f"resurrect dir {rdir} is not writable; fix its permissions")
+    warnings.extend(tmux_settings.timing_problems())
     untrusted = store.check_dir(rdir) if rdir.exists() else None
     if untrusted:
         problems.append(
