@@ -256,10 +256,6 @@ def test_save_refuses_the_new_secret_names(
     assert "pw-x1" not in text and "pat-x2" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="save.collect does not call capture.keep_values yet (save.py is not this change's)",
-)
 def test_save_captures_no_credential_values(
     agent: Agent, server: Any, tmp_path: Path, stats: Stats
 ) -> None:

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant_resurrect import detect, paths, procs, store
+from assistant_resurrect import capture, detect, paths, procs, store
 from assistant_resurrect.assistants.base import Context, Found
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
@@ -25,6 +25,7 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
     snap = procs.snapshot()
     ctx = Context(snap=snap, log=log, home=paths.home())
     wanted, refused = tmux.settings.capture_env()
+    secrets_ok = capture.allowed(tmux.settings.get("@assistant-resurrect-capture-secret-env"))
     if refused:
         log(
             "not capturing " + ", ".join(refused) + " (invalid names or names that look like "
@@ -72,7 +73,12 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
         env: dict[str, str] = {}
         if wanted:
             penv = snap.environ(det.pid)
-            env = {n: penv[n] for n in wanted if n in penv}
+            env, held = capture.keep_values({n: penv[n] for n in wanted if n in penv}, secrets_ok)
+            if held:
+                log(
+                    f"{pane.address}: not capturing {', '.join(held)} (the value looks like a "
+                    "credential; set @assistant-resurrect-capture-secret-env on to allow it)"
+                )
         model = a.model(det.launch.args)
         if model is None and hasattr(a, "state_model"):
             model = a.state_model(ctx, f)
