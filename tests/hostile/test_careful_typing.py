@@ -248,7 +248,8 @@ def test_prompt_mode_types_the_line_and_never_runs_it(
     stats.cases_generated += 1
     wait_for(lambda: "waiting for your Enter" in log_text(agent), what="the typed line")
     joined = server.cmd("capture-pane", "-p", "-J", "-t", pane.pane_id).stdout
-    assert any(line.rstrip().endswith(IDS[0]) for line in joined), joined
+    # (tmux 3.1c does not join fish's wrapped rows: the rows are put together)
+    assert f"--resume {IDS[0]}" in "".join(joined), joined
     time.sleep(0.5)
     assert records() == []
     assert marker(server, pane.pane_id) == [IDS[0]]

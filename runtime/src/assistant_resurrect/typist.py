@@ -70,6 +70,7 @@ SETTLE = 0.3  # seconds a prompt's line must stay the same before typing
 ECHO_WAIT = 2.0  # seconds for a shell to echo what was typed (plus PER_KB per KB)
 PER_KB = 0.25
 READ_POLL = 0.02
+TAIL = 200  # characters of a garbled line's ASCII end that must read back (see _type_line)
 
 
 class Typed:
@@ -124,9 +125,10 @@ def texts_to_cursor(screen: CursorRows) -> list[str]:
     if not screen.rows:
         return [""]
     last = screen.rows[-1]
-    heads = [before_cursor(last, screen.cursor_x)]
-    if screen.cursor_x >= screen.width - 1 and screen.width > 0:
-        heads.append(last.rstrip("\n"))  # a full last row: the cursor waits to wrap
+    # Cut at the cursor; and the whole row: where the cursor waits to wrap at the
+    # row's end, or where the terminal's width of a character (an emoji, an
+    # unassigned code point) is not Python's and the cut misses.
+    heads = [before_cursor(last, screen.cursor_x), last.rstrip(" ")]
     out: list[str] = []
     above = ""
     for i in range(len(screen.rows) - 1, -1, -1):
@@ -147,6 +149,18 @@ def typed_pattern(prefix: str, text: str) -> re.Pattern[str]:
         else:
             parts.append(f".{{0,{16 * len(run) + 2}}}?")
     return re.compile("".join(parts), re.DOTALL)
+
+
+def _unspaced(text: str) -> str:
+    return text.replace(" ", "")
+
+
+def ascii_tail(text: str) -> str:
+    """`text` after its last character outside printable ASCII (all of it if none)."""
+    for i in range(len(text) - 1, -1, -1):
+        if not " " <= text[i] <= "~":
+            return text[i + 1 :]
+    return text
 
 
 def reads_back(screen: CursorRows, pattern: re.Pattern[str], literal: str) -> bool:
@@ -399,8 +413,24 @@ def _type_line(tmux: Tmux, p: Plan, prompt: str, log: Log) -> bool:
     width = max(screen.width, 1)
     back = len(expected) // width + 2
     wait = ECHO_WAIT + PER_KB * len(expected) / 1024
-    screen = _read_until(tmux, pane_id, back, wait, lambda s: reads_back(s, pattern, probe))
-    if screen is not None and reads_back(screen, pattern, probe):
+    tail = ascii_tail(p.text)
+    bare = _unspaced(tail)[-TAIL:]
+    # Where the line cannot read back whole, its end must: a line longer than
+    # TAIL (zsh and fish show only part of a line taller than the screen, fish
+    # indents continuation rows), or one with non-ASCII text (a shell whose
+    # locale is not the pane's, bash under LC_ALL=C, counts columns wrongly and
+    # redraws garbled, with blank cells inside rows; its buffer is right): the
+    # last TAIL non-blank characters after the last non-ASCII one (the resume
+    # form and session ID at least) must read back at the cursor.
+    relaxed = len(expected) > TAIL or tail != p.text
+
+    def echoed(screen: CursorRows) -> bool:
+        if reads_back(screen, pattern, probe):
+            return True
+        return relaxed and any(_unspaced(t).endswith(bare) for t in texts_to_cursor(screen)[-2:])
+
+    screen = _read_until(tmux, pane_id, back, wait, echoed)
+    if screen is not None and echoed(screen):
         return True
     got = line_of(screen) if screen is not None else "?"
     tmux.send_key(pane_id, "C-u")
