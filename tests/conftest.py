@@ -77,6 +77,13 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_bin: Path) -> Pat
     (h / ".bashrc").write_text(f"PS1='$ '\nHISTFILE=/dev/null\nexport PATH={fake_bin}:$PATH\n")
     (h / ".bash_profile").write_text(". ~/.bashrc\n")
     (h / ".tmux" / "resurrect").mkdir(parents=True)
+    # Servers started now read this: no stagger between two starts of one tool
+    # and no exit check after a restore, so that the suites do not wait 2 s and
+    # 5 s per restore. The tests of those two options set them themselves
+    # (tests/hostile/test_stagger.py, test_exit_report.py).
+    (h / ".tmux.conf").write_text(
+        "set -g @assistant-resurrect-stagger 0\nset -g @assistant-resurrect-check 0\n"
+    )
     state = tmp_path / "state"
     records = tmp_path / "records"
     records.mkdir()

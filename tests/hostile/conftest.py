@@ -35,6 +35,7 @@ class Stats:
     sessions_lost: int = 0
     unexpected_executions: int = 0
     data_losses: int = 0
+    lines_refused_unreadable: int = 0
     panes_unrestored_after_killed_restore: int = 0
 
     def any(self) -> bool:
@@ -98,9 +99,7 @@ def other_user() -> Iterator[OtherUser]:
     if os.getuid() != 0 or not shutil.which("useradd"):
         pytest.skip("cross-user tests need root and useradd")
     name = f"arbob{secrets.token_hex(3)}"
-    subprocess.run(
-        ["useradd", "--create-home", "--shell", "/bin/sh", name], check=True, timeout=30
-    )
+    subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", name], check=True, timeout=30)
     try:
         pw = pwd.getpwnam(name)
         yield OtherUser(name, pw.pw_uid, pw.pw_gid, Path(pw.pw_dir))
@@ -150,6 +149,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr.write_line(f"cases generated:                        {s.cases_generated}")
     tr.write_line(f"commands typed into real shells:        {s.commands_typed_in_real_shells}")
     tr.write_line(f"faults injected:                        {s.faults_injected}")
+    tr.write_line(f"odd lines refused, unreadable on screen: {s.lines_refused_unreadable}")
     tr.write_line(f"sessions lost (must be 0):              {s.sessions_lost}")
     tr.write_line(f"commands executed that should not have: {s.unexpected_executions}")
     tr.write_line(

@@ -70,6 +70,8 @@ SETTLE = 0.3  # seconds a prompt's line must stay the same before typing
 ECHO_WAIT = 2.0  # seconds for a shell to echo what was typed (plus PER_KB per KB)
 PER_KB = 0.25
 READ_POLL = 0.02
+STILL = 1.0  # seconds an unchanged screen means the shell has finished echoing
+MAX_ECHO_WAIT = 60.0  # seconds, whatever the screen does
 TAIL = 200  # characters of a garbled line's ASCII end that must read back (see _type_line)
 
 
@@ -161,6 +163,32 @@ def ascii_tail(text: str) -> str:
         if not " " <= text[i] <= "~":
             return text[i + 1 :]
     return text
+
+
+def ends_at_cursor(screen: CursorRows, bare: str, least: int = 12) -> bool:
+    """Does the text just before the cursor (this row, or with the row above) end
+    like `bare` (at least `least` characters of it)? For a shell that redraws a
+    line garbled (bash under LC_ALL=C counts a UTF-8 character's columns
+    differently from the terminal and writes a wrapped line's last row over
+    the start of that row): the end of the line, with the session ID, still
+    sits at the cursor, while the rest of the screen no longer reads as the line."""
+    if not screen.rows or not bare:
+        return False
+    # Cut at the cursor, and the whole row: a shell whose width of a character
+    # is not the terminal's puts its cursor a few columns off the line's end.
+    heads = {
+        _unspaced(before_cursor(screen.rows[-1], screen.cursor_x)),
+        _unspaced(screen.rows[-1].rstrip(" ")),
+    }
+    candidates = list(heads)
+    if len(screen.rows) > 1:
+        candidates.extend(_unspaced(screen.rows[-2]) + h for h in heads)
+    need = min(least, len(bare))
+    for c in candidates:
+        k = min(len(c), len(bare))
+        if k >= need and c[-k:] == bare[-k:]:
+            return True
+    return False
 
 
 def reads_back(screen: CursorRows, pattern: re.Pattern[str], literal: str) -> bool:
@@ -427,7 +455,11 @@ def _type_line(tmux: Tmux, p: Plan, prompt: str, log: Log) -> bool:
     def echoed(screen: CursorRows) -> bool:
         if reads_back(screen, pattern, probe):
             return True
-        return relaxed and any(_unspaced(t).endswith(bare) for t in texts_to_cursor(screen)[-2:])
+        if not relaxed:
+            return False
+        if any(_unspaced(t).endswith(bare) for t in texts_to_cursor(screen)[-2:]):
+            return True
+        return ends_at_cursor(screen, bare)
 
     screen = _read_until(tmux, pane_id, back, wait, echoed)
     if screen is not None and echoed(screen):
@@ -447,12 +479,24 @@ def _read_until(
     wait: float,
     ok: Callable[[CursorRows], bool],
 ) -> Optional[CursorRows]:
-    """Read the pane's rows until `ok` or `wait` seconds passed (the last read)."""
-    end = time.monotonic() + wait
+    """Read the pane's rows until `ok`, or until `wait` seconds passed and the
+    screen stopped changing for STILL seconds (a shell redrawing a long line,
+    slowly on a loaded machine, is still echoing), at most MAX_ECHO_WAIT
+    (the last read)."""
+    start = time.monotonic()
+    end = start + wait
     screen: Optional[CursorRows] = None
+    seen: Optional[tuple[list[str], int, int]] = None
     while True:
         screen = tmux.cursor_rows(pane_id, back)
-        if ok(screen) or time.monotonic() >= end:
+        if ok(screen):
+            return screen
+        now = time.monotonic()
+        state = (screen.rows, screen.cursor_x, screen.row_number)
+        if state != seen:
+            seen = state
+            end = max(end, min(now + STILL, start + MAX_ECHO_WAIT))
+        if now >= end:
             return screen
         time.sleep(READ_POLL)
 
