@@ -228,19 +228,28 @@ def test_invalid_session_ids_are_skipped_with_a_log_line(
         "--help",
     ]
     tools = ("claude", "codex", "opencode")
-    sessions = [entry("ids:0.0", sid, tmp_path, tools[i % 3]) for i, sid in enumerate(bad)]
-    pane = session.windows[0].panes[0]
-    wait_for(lambda: pane_prompt_ready(pane), what="prompt")
-    screen = screen_lines(pane)
+    # One pane each (two entries for one pane would be de-duplicated first).
+    windows = [session.windows[0]] + [
+        session.new_window(start_directory=str(tmp_path)) for _ in bad[1:]
+    ]
+    sessions = [
+        entry(f"ids:{w.window_index}.0", sid, tmp_path, tools[i % 3])
+        for i, (w, sid) in enumerate(zip(windows, bad))
+    ]
+    panes = [w.panes[0] for w in windows]
+    for pane in panes:
+        wait_for(lambda pane=pane: pane_prompt_ready(pane), what="prompt")
+    screens = [screen_lines(pane) for pane in panes]
     layout = write_sidecar(agent, sessions)
     agent.run("restore", "--layout", str(layout))
     stats.cases_generated += len(bad)
     time.sleep(0.3)
-    assert screen_lines(pane) == screen
+    assert [screen_lines(pane) for pane in panes] == screens
     assert records() == []
     log = (agent.resurrect_dir / "assistant-restore.log").read_text()
-    skipped = [line for line in log.splitlines() if "skip ids:0.0" in line]
-    assert len(skipped) == len(bad), log
+    for w in windows:
+        skipped = [line for line in log.splitlines() if f"skip ids:{w.window_index}.0:" in line]
+        assert len(skipped) == 1, log
     check_canaries(stats)
 
 
