@@ -99,3 +99,20 @@ def test_a_real_restore_prints_nothing(
     log = (agent.resurrect_dir / "assistant-restore.log").read_text()
     assert "skip talk:9.0" in log and "skip talk:1.0" in log, log
     assert [r["pane"] for r in records("claude")] == [wins[0].panes[0].pane_id]
+
+
+def test_a_bad_stagger_value_is_logged_by_restore_and_status_names_its_source(
+    agent: Agent, server: Any, tmp_path: Path
+) -> None:
+    """A stagger that is no number falls back to its default with one log line
+    (not silently), and `status` says which sidecar restore would use."""
+    wins = windows(server, "tim", tmp_path, 1)
+    server.cmd("set-option", "-g", "@assistant-resurrect-stagger", "soon")
+    layout = write_sidecar(agent, [entry("tim:9.0", IDS[0], tmp_path)])  # no such pane
+    agent.run("restore", "--layout", str(layout))
+    log = (agent.resurrect_dir / "assistant-restore.log").read_text()
+    assert "@assistant-resurrect-stagger is 'soon'" in log, log
+    assert wins and records() == []
+    out = agent.run("status").stdout  # fake_layout made `last` point at the layout
+    sidecar = "assistant_resurrect_20261125T120000.json"  # write_sidecar's
+    assert f"restore would use {sidecar} (1 saved session(s))" in out, out

@@ -131,6 +131,7 @@ def run_pending(
         else:
             todo.append(p)
     mode = settings.start_mode(log)
+    settings.check_timings(log)
     enter = mode != "prompt"
     typed = Typed()
     if todo:

@@ -220,11 +220,19 @@ def code_args_reason(tool: Assistant, cli_args: list[str], run_dir: Optional[str
 
 
 def make_plans(tmux: Tmux, layout: Optional[str], log: Log) -> tuple[Optional[Path], list[Plan]]:
-    """The sidecar restore uses (see store.for_restore) and a plan for each entry."""
+    """The sidecar restore uses (store.for_restore) and a plan for each entry; an
+    entry whose planning fails is skipped with the reason, the others are planned."""
     panes = tmux.list_panes()
     settings = tmux.settings
     path, doc = store.for_restore(settings.resurrect_dir, Path(layout) if layout else None, log)
     snap = procs.snapshot()
     by_addr = {p.address: p for p in panes}
     allowed, names = settings.shells, settings.replay_env_names
-    return path, [plan(e, by_addr, snap, allowed, names, log) for e in doc.get("sessions", [])]
+    plans = []
+    for entry in doc.get("sessions", []):
+        try:
+            plans.append(plan(entry, by_addr, snap, allowed, names, log))
+        except Exception as exc:
+            where = entry.get("pane") if isinstance(entry, dict) else None
+            plans.append(Plan(None, skip=f"{type(exc).__name__}: {exc}", where=str(where or "?")))
+    return path, plans

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Optional
 
-from assistant_resurrect import pending, procs, store
+from assistant_resurrect import pending
 from assistant_resurrect.attach import arm_waiting, run_pending, split_by_client, watch_typed
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
-from assistant_resurrect.planner import Plan, plan
+from assistant_resurrect.planner import Plan, make_plans
 from assistant_resurrect.tmux import Tmux
 from assistant_resurrect.typist import type_when_ready
 
@@ -58,6 +57,7 @@ def restore(
             out(message)
         return 0
     mode = settings.start_mode(log)
+    settings.check_timings(log)
     log(f"restoring from {path.name}: {len(plans)} saved session(s), start mode {mode}")
     todo = []
     for p in plans:
@@ -101,25 +101,6 @@ def restore(
     if enter:
         watch_typed(tmux, typed, log)
     return 0
-
-
-def make_plans(tmux: Tmux, layout: Optional[str], log: Log) -> tuple[Optional[Path], list[Plan]]:
-    """The sidecar restore uses (store.for_restore) and a plan for each entry; an
-    entry whose planning fails is skipped with the reason, the others are planned."""
-    panes = tmux.list_panes()
-    settings = tmux.settings
-    path, doc = store.for_restore(settings.resurrect_dir, Path(layout) if layout else None, log)
-    snap = procs.snapshot()
-    by_addr = {p.address: p for p in panes}
-    allowed, names = settings.shells, settings.replay_env_names
-    plans = []
-    for entry in doc.get("sessions", []):
-        try:
-            plans.append(plan(entry, by_addr, snap, allowed, names, log))
-        except Exception as exc:
-            where = entry.get("pane") if isinstance(entry, dict) else None
-            plans.append(Plan(None, skip=f"{type(exc).__name__}: {exc}", where=str(where or "?")))
-    return path, plans
 
 
 def restore_pending(

@@ -57,6 +57,7 @@ def status(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     if last is not None:
         sidecar = store.sidecar_for(last)
         out(f"last save: {last.name} -> {sidecar.name if sidecar.exists() else 'no sidecar'}")
+        out(store.restore_source(rdir))
     checked(rdir, {p.address for p in panes}, out)
     waiting(tmux, out)
     return 0
