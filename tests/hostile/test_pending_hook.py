@@ -101,7 +101,7 @@ def test_the_attach_hook_survives_hostile_paths(
         stats.cases_generated += 1
         log = (agent.resurrect_dir / "assistant-restore.log").read_text()
         assert "waiting for a client" in log, log
-        assert records() == []
+        assert records() == [], log
         # A client shows the session: the hook runs the agent, which types.
         client = subprocess.Popen(
             ["script", "-qfec", f"{' '.join(map(_sh, tmux))} attach -t work", "/dev/null"],

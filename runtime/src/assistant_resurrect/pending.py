@@ -278,7 +278,12 @@ def agent_argv() -> list[str]:
 
 
 def tmux_quote(text: str) -> str:
-    """`text` as one word of tmux's command parser (single quotes: no $ or ~)."""
+    """`text` as one word of tmux's command parser: single quotes (no $ or ~), or,
+    when it holds a newline (tmux 3.1 answers "syntax error" to one inside single
+    quotes), double quotes with \\, \\", \\$ and \\n escapes."""
+    if "\n" in text:
+        body = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+        return '"' + body.replace("\n", "\\n") + '"'
     return "'" + text.replace("'", "'\\''") + "'"
 
 
