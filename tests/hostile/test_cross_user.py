@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -283,7 +284,10 @@ def test_a_bare_name_found_on_no_path_is_typed_for_the_shell_with_a_log_line(
     pane = session.new_window(window_shell=shell, start_directory=str(tmp_path)).panes[0]
     wait_for(lambda: pane_prompt_ready(pane), what="prompt")
     layout = write_sidecar(agent, [entry(f"x:{pane.window_index}.0", IDS[0], tmp_path)])
-    agent.run("restore", "--layout", str(layout), env={"PATH": "/usr/bin:/bin"})
+    # restore's PATH lacks `claude` but keeps the tmux under test (AR_TMUX): a
+    # client of another tmux release would not speak this server's protocol.
+    tmux_dir = os.path.dirname(shutil.which("tmux") or "/usr/bin/tmux")
+    agent.run("restore", "--layout", str(layout), env={"PATH": f"{tmux_dir}:/usr/bin:/bin"})
     log = wait_for(
         lambda: (lambda t: t if "restored claude" in t else None)(restore_log(agent)),
         what="the typed line",
