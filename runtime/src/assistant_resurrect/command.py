@@ -16,7 +16,9 @@ user's named like the tool applies (`alias codex='codex --search'` would
 repeat a flag the resume line gives): in bash, zsh, sh/dash and ksh an alias
 is only expanded in the first word, which is `command`, and `command` skips
 functions; fish's `command` builtin skips functions, which is what its
-aliases are, and its abbreviations do not expand after it. zsh also expands
+aliases are; fish 4 (Debian forky's 4.9) expands an abbreviation even after
+`command`, fish 3 does not, so there the program word is quoted ('codex'),
+which no abbreviation matches. zsh also expands
 global aliases (`alias -g`) in any unquoted word, so there the program word is
 quoted (`\\claude`). Assignments before `command` reach the program in all of
 them (fish from 3.1 on).
@@ -129,6 +131,8 @@ def build(
                 word = f"'{arg}'"  # unquoted, `A=b/claude` would read as an assignment
             elif shell == "zsh":
                 word = "\\" + arg  # a quoted word is never alias-expanded, not even by -g
+            elif shell == "fish":
+                word = f"'{arg}'"  # fish 4 expands an abbreviation even after `command`
         words.append(word)
     line = " ".join(words)
     if cwd and cwd != pane_cwd:
