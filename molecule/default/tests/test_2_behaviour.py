@@ -13,9 +13,12 @@ def run(host):
 
 
 def last_command(line):
-    """Tokens of the last command of a typed line (after any `cd ... &&`)."""
+    """Tokens of the last command of a typed line (after any `cd ... &&`), without
+    the `command` restore puts before the program (so no alias applies)."""
     parts = line.split(" && ")
-    return shlex.split(parts[-1])
+    toks = shlex.split(parts[-1])
+    assert toks[:1] == ["command"], toks
+    return toks[1:]
 
 
 def test_save_recorded_each_assistant_with_its_session_id(run):

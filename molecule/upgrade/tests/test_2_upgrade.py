@@ -13,14 +13,15 @@ OLD = {  # molecule/shared/templates/legacy-sessions.json.j2
     # name in assistant_resurrect_capture_env; unlisted names are dropped)
     "s:0.0": [
         "CLAUDE_CODE_USE_BEDROCK=0",
+        "command",  # no alias or function named like the tool applies
         "claude",
         "--model",
         "opus",
         "--resume",
         "5f1c7a2e-3b4d-4e6f-8a9b-0c1d2e3f4a5b",
     ],
-    "s:0.1": ["opencode", "-s", "ses_0a1b2c3d4e5f6g7h8i9j0k1l2m"],
-    "s:1.0": ["codex", "resume", "019a0b1c-2d3e-7f40-8a51-b2c3d4e5f607"],
+    "s:0.1": ["command", "opencode", "-s", "ses_0a1b2c3d4e5f6g7h8i9j0k1l2m"],
+    "s:1.0": ["command", "codex", "resume", "019a0b1c-2d3e-7f40-8a51-b2c3d4e5f607"],
 }
 
 
