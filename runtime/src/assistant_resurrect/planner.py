@@ -76,10 +76,10 @@ def plan(
         p.skip = f"unknown tool {s.tool!r} (saved by a newer version?)"
         return p
     sid = s.session_id
-    if not sid:
+    if not sid and not s.fresh:
         p.skip = "no session ID was found when it was saved"
         return p
-    if not tool.valid_session_id(sid):
+    if sid and not tool.valid_session_id(sid):
         p.skip = f"session ID {sid!r} is not a valid {tool.name} session ID"
         return p
     if check_panes and s.cwd and not os.path.isdir(s.cwd):
@@ -91,7 +91,7 @@ def plan(
         return p
     p.pane = pane
     if check_panes:
-        if pane.restored_marker and pane.restored_marker == sid:
+        if pane.restored_marker and pane.restored_marker == s.restore_key:
             p.skip = "already restored by an earlier run"
             return p
         reason = guard(pane, snap, allowed)
@@ -136,7 +136,12 @@ def plan(
                 f"{p.address}: not replaying {', '.join(dropped)} (not listed in "
                 "@assistant-resurrect-capture-env)"
             )
-    argv = tool.resume_argv(program, cli_args, sid)
+    if sid:
+        argv = tool.resume_argv(program, cli_args, sid)
+    else:
+        argv = tool.fresh_argv(program, cli_args)
+        if log is not None and check_panes:
+            log(f"{p.address}: {tool.name} had no conversation yet; starting it afresh")
     if check_panes:
         shell = command.shell_name(pane.current_command)
     else:

@@ -63,7 +63,7 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
         ids[det.pid] = (sid, source)
         if sid:
             ctx.claimed[sid] = det.pid
-        else:
+        elif source is None:
             log(f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID found")
 
     sessions: list[SavedSession] = []

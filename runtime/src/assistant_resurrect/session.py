@@ -100,6 +100,17 @@ class SavedSession(Record):
     def address(self) -> str:
         return self.pane or "?"
 
+    @property
+    def fresh(self) -> bool:
+        """Saved with no conversation yet: restored as a new session of the tool."""
+        return not self.session_id and self.id_source == "fresh"
+
+    @property
+    def restore_key(self) -> str:
+        """What marks the pane restored: the session ID, or for a fresh start the
+        saved process (`new:<pid>`)."""
+        return self.session_id or f"new:{self.pid}"
+
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._fields}
 

@@ -331,7 +331,7 @@ def _one_pane(
     """One waiting pane in one round. True: its wait is over (typed or skipped)."""
     assert p.session is not None and p.text is not None and p.pane is not None
     pane_id = p.pane.pane_id
-    sid = str(p.session.session_id)
+    sid = p.session.restore_key
     tool = p.session.tool
     if fresh is not None and fresh.restored_marker == TYPING + sid:
         return _interrupted(tmux, p, fresh, snap, allowed, log, done, enter)
@@ -421,7 +421,7 @@ def _type_line(tmux: Tmux, p: Plan, prompt: str, log: Log) -> bool:
     exactly that (Enter still to press)."""
     assert p.pane is not None and p.session is not None and p.text is not None
     pane_id = p.pane.pane_id
-    sid = str(p.session.session_id)
+    sid = p.session.restore_key
     tmux.set_pane_option(pane_id, MARKER, TYPING + sid)
     tmux.send_literal(pane_id, " ")
     probe = prompt + " "
@@ -517,7 +517,7 @@ def _interrupted(
     kill came mid-text) is cleared and typed anew."""
     assert p.session is not None and p.text is not None
     pane_id = fresh.pane_id
-    sid = str(p.session.session_id)
+    sid = p.session.restore_key
     tool = p.session.tool
     lines = tmux.screen_lines(pane_id)  # joined: a wrapped ID still reads whole
     screen = tmux.cursor_rows(pane_id, len(p.text) // 10 + 2)

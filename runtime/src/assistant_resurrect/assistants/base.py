@@ -48,6 +48,12 @@ INTERPRETER_VALUE_OPTIONS = frozenset(
 )
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".exe", ".sh", ".ts")
+# What a strategy returns when its evidence says the process shows a session
+# with no conversation yet (after /new or /clear without a message): nothing
+# to resume, so the pane is restored as a fresh start of the same tool.
+NO_CONVERSATION = "\0no-conversation"
+# `id_source` of a session saved that way.
+FRESH = "fresh"
 
 
 def script_stem(name: str) -> str:
@@ -273,8 +279,14 @@ class Assistant:
     def valid_session_id(self, value: object) -> bool:
         return isinstance(value, str) and bool(self.session_id_re.match(value))
 
+    def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:
+        """Whether the tool can resume `session_id` (False: it holds no conversation
+        yet); None when unknown. Only called for IDs a strategy found."""
+        return None
+
     def find_session_id(self, ctx: Context, found: Found) -> tuple[Optional[str], Optional[str]]:
-        """(session ID, name of the strategy that found it), first strategy wins."""
+        """(session ID, name of the strategy that found it), first strategy wins.
+        (None, FRESH): the process shows a session with no conversation yet."""
         for strategy_name, strategy in self.strategies():
             try:
                 value = strategy(ctx, found)
@@ -283,6 +295,12 @@ class Assistant:
                 continue
             if value is None:
                 continue
+            if value == NO_CONVERSATION:
+                ctx.log(
+                    f"{self.name} pid {found.pid}: {strategy_name} shows a session with no "
+                    "conversation yet; saved as a fresh start"
+                )
+                return None, FRESH
             if not self.valid_session_id(value):
                 ctx.log(
                     f"{self.name} pid {found.pid}: strategy {strategy_name} gave an invalid "
@@ -296,6 +314,17 @@ class Assistant:
                     "already saved for another pane; ignored"
                 )
                 continue
+            try:
+                ok = self.resumable(ctx, found, value)
+            except Exception as exc:
+                ctx.log(f"{self.name} pid {found.pid}: cannot tell whether {value} resumes: {exc}")
+                ok = None
+            if ok is False:
+                ctx.log(
+                    f"{self.name} pid {found.pid}: session {value} (from {strategy_name}) has "
+                    "no conversation yet; saved as a fresh start"
+                )
+                return None, FRESH
             return value, strategy_name
         return None, None
 
@@ -319,6 +348,10 @@ class Assistant:
 
     def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
         return [program, *cli_args, *self.resume_form, session_id]
+
+    def fresh_argv(self, program: str, cli_args: list[str]) -> list[str]:
+        """A new session of the tool with the same arguments (nothing to resume)."""
+        return [program, *cli_args]
 
     # -- code-loading options ------------------------------------------------
     def code_option(self, option: Optional[str]) -> Optional[str]:
