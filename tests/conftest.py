@@ -80,9 +80,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_bin: Path) -> Pat
     # Servers started now read this: no stagger between two starts of one tool
     # and no exit check after a restore, so that the suites do not wait 2 s and
     # 5 s per restore. The tests of those two options set them themselves
-    # (tests/hostile/test_stagger.py, test_exit_report.py).
+    # (tests/hostile/test_stagger.py, test_exit_report.py). No event saves
+    # either (a sentinel saving behind a test's back): tests/integration/
+    # test_event_save.py turns them on.
     (h / ".tmux.conf").write_text(
         "set -g @assistant-resurrect-stagger 0\nset -g @assistant-resurrect-check 0\n"
+        "set -g @assistant-resurrect-event-save off\n"
     )
     state = tmp_path / "state"
     records = tmp_path / "records"

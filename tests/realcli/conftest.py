@@ -486,3 +486,26 @@ def real() -> Iterator[RealEnv]:
         api.stop()
         subprocess.run(["userdel", "-r", "-f", user], check=False, timeout=30, capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def crash(real: RealEnv, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A tmux server with the real tmux-resurrect to crash and restore
+    (tests/realcli/crash.py)."""
+    from tests.realcli.crash import Crash, resurrect_plugin
+
+    c = Crash(real, resurrect_plugin(real), request.node.name)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The switch suite's figures (tests/realcli/crash.py): crash cases and the
+    measured change-to-saved delay."""
+    from tests.realcli import crash
+
+    line = crash.delay_summary()
+    if line:
+        terminalreporter.write_line(line)

@@ -32,6 +32,9 @@ commands:
                             resume form, hooks and plugins (the registry, as data)
   hook claude-session-start | claude-session-end
                             Claude Code SessionStart/SessionEnd command hooks (JSON on stdin)
+  event [REASON]            ask for a save now (the sentinel saves within seconds)
+  sentinel                  (started by save-finish and restore) save within seconds
+                            of a session change; one per tmux server
   version                   print the version
 
 options:
@@ -80,6 +83,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from assistant_resurrect.catalog import main as catalog
 
             return catalog(rest)
+        if cmd == "event":
+            from assistant_resurrect.sentinel import request
+
+            return request(" ".join(rest)[:80])
         if cmd in ("version", "--version", "-V"):
             from assistant_resurrect import __version__
 
@@ -129,7 +136,19 @@ def main(argv: Optional[list[str]] = None) -> int:
                 return restore_pending(tmux, opts.pending, opts.hook_index, opts.timeout)
             from assistant_resurrect.restore import restore
 
-            return restore(tmux, opts.layout, opts.dry_run, timeout=opts.timeout)
+            if opts.dry_run:
+                return restore(tmux, opts.layout, True, timeout=opts.timeout)
+            try:
+                return restore(tmux, opts.layout, False, timeout=opts.timeout)
+            finally:
+                from assistant_resurrect.log import Log
+                from assistant_resurrect.sentinel import restore_done
+
+                restore_done(tmux, Log(tmux.settings.resurrect_dir / "assistant-restore.log"))
+        if cmd == "sentinel":
+            from assistant_resurrect.sentinel import run
+
+            return run(tmux)
         if cmd == "status":
             from assistant_resurrect.status import status
 

@@ -253,6 +253,9 @@ def save_finish(tmux: Tmux) -> int:
         return 1
     if settings.get("@resurrect-capture-pane-contents") == "on":
         strip_pane_contents(rdir, log)
+    from assistant_resurrect import sentinel
+
+    sentinel.ensure(tmux, log)
     return 0
 
 

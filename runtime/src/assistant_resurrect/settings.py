@@ -43,6 +43,7 @@ OPTIONS = (
     "@assistant-resurrect-start",
     "@assistant-resurrect-stagger",
     "@assistant-resurrect-check",
+    "@assistant-resurrect-event-save",
 )
 
 DEFAULT_SHELLS = ("bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "ash")

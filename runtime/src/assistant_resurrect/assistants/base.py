@@ -266,6 +266,12 @@ class Assistant:
                 return tok.raw[0] not in self.not_session_subcommands
         return True
 
+    def watch_files(self, home: str) -> list[str]:
+        """Files whose change (mtime or size) means one of this tool's sessions may
+        have changed, for tools whose session changes reach no hook or plugin of
+        ours (sentinel.py polls them; keep it to a handful of paths)."""
+        return []
+
     # -- session ID --------------------------------------------------------
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [("args", self.id_from_args)]
