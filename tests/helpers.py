@@ -110,15 +110,18 @@ def wait_for(
     timeout: float = 10.0,
     interval: float = 0.05,
     what: str = "condition",
+    on_fail: Optional[Callable[[], str]] = None,
 ) -> Any:
-    """Poll `predicate` until it returns something truthy; fail after `timeout`."""
+    """Poll `predicate` until it returns something truthy; fail after `timeout`
+    (with what `on_fail` returns, e.g. a log)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            extra = f"\n{on_fail()}" if on_fail else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{extra}")
         time.sleep(interval)
 
 

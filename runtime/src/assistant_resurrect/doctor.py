@@ -82,6 +82,9 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
     if rdir.exists() and not os.access(rdir, os.W_OK):
         problems.append(f"resurrect dir {rdir} is not writable; fix its permissions")
     warnings.extend(tmux_settings.timing_problems())
+    from assistant_resurrect import autosave
+
+    warnings.extend(autosave.warnings(tmux))
     untrusted = store.check_dir(rdir) if rdir.exists() else None
     if untrusted:
         problems.append(

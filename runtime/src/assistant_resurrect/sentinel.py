@@ -280,6 +280,7 @@ def run(tmux: Tmux) -> int:
     next_check = 0.0
     script = ""
     scripts: list[str] = []
+    waited = ""
     saves = 0
     while True:
         time.sleep(POLL)
@@ -316,8 +317,12 @@ def run(tmux: Tmux) -> int:
             continue
         why = busy(tmux, scripts)
         if why:
+            if why != waited:
+                log(f"event save waits: {why}")
+                waited = why
             continue  # the change stays pending until it is done
         first_change = 0.0
+        waited = ""
         before = time.monotonic()
         if save_now(script, socket, server_pid, log):
             saves += 1

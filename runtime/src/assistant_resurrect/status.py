@@ -9,13 +9,15 @@ running, or exited with this line) follows the table.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from assistant_resurrect import procs, store, watch
 from assistant_resurrect.log import Log
 from assistant_resurrect.planner import plan
 from assistant_resurrect.save import collect
+from assistant_resurrect.session import SavedSession
 from assistant_resurrect.tmux import Tmux
 
 
@@ -58,9 +60,49 @@ def status(tmux: Tmux, out: Callable[[str], None] = print) -> int:
         sidecar = store.sidecar_for(last)
         out(f"last save: {last.name} -> {sidecar.name if sidecar.exists() else 'no sidecar'}")
         out(store.restore_source(rdir))
+        out(coverage(sidecar, sessions))
+    else:
+        out("last save: none yet")
     checked(rdir, {p.address for p in panes}, out)
     waiting(tmux, out)
     return 0
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    if seconds < 172800:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def coverage(sidecar: Path, sessions: list[SavedSession], now: Optional[float] = None) -> str:
+    """How old the last save is and whether every running assistant is in it with
+    the session it shows now."""
+    try:
+        age = (time.time() if now is None else now) - sidecar.stat().st_mtime
+        doc = store.read(sidecar)
+    except Exception as exc:
+        return f"last save: its sidecar cannot be read ({exc})"
+    saved = set()
+    for entry in doc.get("sessions") or []:
+        if isinstance(entry, dict):
+            saved.add((entry.get("pane"), entry.get("tool"), entry.get("session_id") or None))
+    missing = [s for s in sessions if (s.pane, s.tool, s.session_id or None) not in saved]
+    head = f"last save {_age(age)} ago: "
+    if not sessions:
+        return head + "no assistant runs now"
+    if not missing:
+        return head + f"all {len(sessions)} running assistant(s) are in it, with their sessions"
+    names = ", ".join(f"{s.pane} {s.tool} {s.session_id or '(no ID)'}" for s in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    return (
+        head + f"{len(sessions) - len(missing)} of {len(sessions)} running assistant(s) are in "
+        f"it; not saved as they are now: {names}{more}"
+    )
 
 
 def checked(rdir: Path, addresses: set[str], out: Callable[[str], None]) -> None:
