@@ -214,7 +214,7 @@ def _running(scripts: list[str]) -> bool:
 
 def busy(tmux: Tmux, scripts: list[str]) -> Optional[str]:
     """Why a save must wait now, or None."""
-    from assistant_resurrect.typist import RESTORE_LOCK
+    from assistant_resurrect.store import RESTORE_LOCK
 
     if held(tmux.settings.resurrect_dir / RESTORE_LOCK):
         return "restore is typing"

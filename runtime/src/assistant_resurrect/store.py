@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     Log = Callable[[str], None]  # a log.Log, or any sink of one-line messages
 
 VERSION = 1
+# Held by restore while it types (typist.py); event saves wait for it (sentinel.py).
+RESTORE_LOCK = ".assistant-resurrect-restore.lock"
 LAYOUT_PREFIX = "tmux_resurrect_"
 LAYOUT_SUFFIX = ".txt"
 SIDECAR_PREFIX = "assistant_resurrect_"

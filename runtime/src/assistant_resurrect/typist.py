@@ -54,7 +54,7 @@ import time
 import unicodedata
 from typing import Any, Callable, Optional
 
-from assistant_resurrect import procs
+from assistant_resurrect import procs, store
 from assistant_resurrect.fileio import locked
 from assistant_resurrect.guards import guard
 from assistant_resurrect.log import Log
@@ -63,7 +63,7 @@ from assistant_resurrect.tmux import MAX_TYPED_BYTES, CursorRows, Pane, Tmux
 
 MARKER = "@assistant-resurrect-restored"
 PROMPT = "@assistant-resurrect-prompt"  # the line seen while no client showed the pane
-RESTORE_LOCK = ".assistant-resurrect-restore.lock"
+RESTORE_LOCK = store.RESTORE_LOCK
 TYPING = "typing:"  # marker prefix while a command is being typed
 POLL = 0.1
 SETTLE = 0.3  # seconds a prompt's line must stay the same before typing
