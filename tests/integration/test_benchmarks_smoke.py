@@ -138,3 +138,29 @@ def test_hooks_import_no_heavy_modules(tmp_path: Path) -> None:
             sock.unlink()
     assert not saved & set(HEAVY), sorted(saved & set(HEAVY))
     assert not hooked & set(HEAVY), sorted(hooked & set(HEAVY))
+
+
+EVENTS = ROOT / "benchmarks" / "bench_events.py"
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
+def test_events_benchmark_tiny(tmp_path: Path) -> None:
+    """bench_events.py runs end to end and its figures hold together (a burst of
+    20 changes cost 1 or 2 saves; every delay was measured)."""
+    agent = Path(sys.executable).parent / "assistant-resurrect"
+    if not agent.exists():
+        pytest.skip(f"{agent} is not installed (pip install runtime/ into this venv)")
+    out = tmp_path / "results"
+    argv = [sys.executable, str(EVENTS), "--panes", "6", "--assistants", "3", "--runs", "2"]
+    argv += ["--idle", "2", "--agent", str(agent), "--out", str(out)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if proc.returncode == 2 and "is absent" in proc.stderr:
+        pytest.skip(proc.stderr.strip())
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "events.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["panes"], row["assistants"], row["runs"]) == ("6", "3", "2")
+    assert 1 <= int(row["burst_saves"]) <= 2
+    assert float(row["delay_max_s"]) >= float(row["delay_median_s"]) > 0
