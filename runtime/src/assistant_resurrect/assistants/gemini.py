@@ -9,10 +9,25 @@ appended to (also when resumed). Resume: `gemini --resume <uuid>` (also
 `latest` or an index). A session with no exchange is not resumable and its
 file is deleted on exit.
 
-Session ID strategies, first answer wins:
-1. `args`: `--resume/-r <uuid>` or `--session-id <uuid>`;
-2. `chats`: the newest main (not sub-agent) session file of the cwd's project
+Session ID strategies, in evidence order (what the running process wrote
+after it started first, its launch arguments next, its project's store last):
+1. `hook-state`: `gemini-<pid>.json` written by our SessionStart hook
+   (gemini_hooks.py; startup, `--resume`, `/clear` and `/new` each fire it
+   with the concrete ID), keyed by the outer gemini process and checked
+   against its start time. The session browser (`/resume` without a tag)
+   fires no hook: a main chat file of the project whose `lastUpdated` is
+   later than the hook's record, of another session that no other pane
+   holds, is the session this process reopened since (Gemini appends a
+   `lastUpdated` on reopening and on each message; the summary it writes into
+   an older session's file at start-up leaves `lastUpdated` alone);
+2. `args`: `--resume/-r <uuid>` or `--session-id <uuid>` (a Gemini whose
+   hooks did not run: an untrusted folder, hooks disabled, not installed);
+3. `chats`: the newest main (not sub-agent) session file of the cwd's project
    written since the process started.
+A session whose chat file holds no exchange (Gemini's own rule: a user message
+that is not empty, a command, `<session_context>` or `<hook_context>`, or a
+model reply) is not resumable (`gemini --resume` calls it invalid): saved as a
+fresh start (`resumable`), e.g. after `/clear` without a message.
 
 Code-loading options (0.61.0 --help; policy in base.py): `--policy` and
 `--admin-policy` (policy files or folders, comma-separated or several: they
@@ -24,13 +39,123 @@ servers). yargs also takes the camelCase spellings.
 from __future__ import annotations
 
 import os
+import re
 
 from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import UUID, Assistant, Context, Found, Strategy, scan
+from assistant_resurrect.fileio import open_regular
+from assistant_resurrect.procs import same_start
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
     from typing import Optional
+
+# A user message Gemini does not count towards a resumable session (0.61.0
+# isIgnoredUserContent), after trimming.
+IGNORED_USER_PREFIXES = ("/", "?", "<session_context>", "<hook_context>")
+_LAST_UPDATED = re.compile(rb'"lastUpdated"\s*:\s*"([^"]{10,40})"')
+TAIL_BYTES = 64 << 10
+
+
+def _text(content: object) -> str:
+    """The text of a message's content (a string, a part or a list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        text = content.get("text")
+        return text if isinstance(text, str) else ""
+    if isinstance(content, list):
+        return "".join(_text(part) for part in content)
+    return ""
+
+
+def _counts(msg: dict) -> bool:
+    """Whether a message record makes its session resumable (Gemini's rule)."""
+    text = _text(msg.get("content")).strip()
+    if msg.get("type") == "user":
+        return bool(text) and not text.startswith(IGNORED_USER_PREFIXES)
+    if msg.get("type") == "gemini":
+        return bool(text or msg.get("toolCalls") or msg.get("thoughts"))
+    return False
+
+
+def has_exchange(raw: bytes, session_id: str) -> Optional[bool]:
+    """Whether a chat file (JSON lines, or a legacy whole JSON) of `session_id`
+    holds a message Gemini resumes; None when it is another session's file or
+    not a chat file. Rewinds (`$rewindTo`) and `$set` of messages are applied."""
+    import json
+
+    text = raw.decode("utf-8", "replace")
+    try:  # legacy .json: one object with its messages
+        whole = json.loads(text)
+    except (ValueError, RecursionError):
+        whole = None
+    if isinstance(whole, dict) and isinstance(whole.get("messages"), list):
+        if whole.get("sessionId") != session_id:
+            return None
+        return any(isinstance(m, dict) and _counts(m) for m in whole["messages"])
+    messages: dict[str, dict] = {}
+    head = True
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(rec, dict):
+            continue
+        if head:
+            head = False
+            if rec.get("sessionId") != session_id:
+                return None
+            continue
+        rewind = rec.get("$rewindTo")
+        upd = rec.get("$set")
+        if isinstance(rewind, str):
+            if rewind in messages:
+                keys = list(messages)
+                for key in keys[keys.index(rewind) :]:
+                    del messages[key]
+            else:
+                messages.clear()
+        elif isinstance(rec.get("id"), str):
+            messages[rec["id"]] = rec
+        elif isinstance(upd, dict) and isinstance(upd.get("messages"), list):
+            messages = {
+                m["id"]: m
+                for m in upd["messages"]
+                if isinstance(m, dict) and isinstance(m.get("id"), str)
+            }
+    if head:
+        return None
+    return any(_counts(m) for m in messages.values())
+
+
+def last_updated(path: str) -> Optional[float]:
+    """The last `lastUpdated` a chat file records (its tail), as epoch seconds."""
+    import datetime
+
+    try:
+        fd, st = open_regular(path)
+    except OSError:  # NotRegularFile too: never a FIFO or a symlink
+        return None
+    try:
+        os.lseek(fd, max(0, st.st_size - TAIL_BYTES), os.SEEK_SET)
+        tail = os.read(fd, TAIL_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    found = _LAST_UPDATED.findall(tail)
+    if not found:
+        return None
+    value = found[-1].decode("ascii", "replace").replace("Z", "+00:00")
+    try:
+        return datetime.datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return None
+
 
 SUBCOMMANDS = frozenset(
     {"mcp", "extensions", "extension", "skills", "skill", "hooks", "hook", "gemma"}
@@ -61,6 +186,7 @@ class Gemini(Assistant):
     session_id_re = UUID
     not_session_options = NOT_SESSION_OPTIONS
     display_name = "Gemini CLI"
+    agent_hooks = ("gemini-session-start", "gemini-session-end")
     not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {
@@ -102,7 +228,124 @@ class Gemini(Assistant):
     code_path_separator = ","
 
     def strategies(self) -> list[tuple[str, Strategy]]:
-        return [("args", self.id_from_args), ("chats", self.id_from_chats)]
+        return [
+            ("hook-state", self.id_from_hook_state),
+            ("args", self.id_from_args),
+            ("chats", self.id_from_chats),
+        ]
+
+    # -- hook-state ------------------------------------------------------------
+    def state_entry(self, ctx: Context, found: Found) -> Optional[dict]:
+        """Our SessionStart record of this Gemini (its own PID, or a same-tool
+        descendant's), if its start time matches."""
+        for pid in found.pids or [found.pid]:
+            entry = ctx.state.get("gemini", pid)
+            if entry is None:
+                continue
+            proc = ctx.snap.procs.get(pid)
+            if proc is None or not same_start(entry.get("start_time"), proc.start):
+                ctx.log(f"gemini pid {pid}: state file is from an earlier process; ignored")
+                continue
+            return entry
+        return None
+
+    def id_from_hook_state(self, ctx: Context, found: Found) -> Optional[str]:
+        entry = self.state_entry(ctx, found)
+        if entry is None:
+            return None
+        sid = entry.get("session_id")
+        if not isinstance(sid, str):
+            return None
+        stamp = entry.get("timestamp_epoch")
+        if isinstance(stamp, (int, float)) and found.cwd:
+            newer = self.reopened_since(ctx, found, sid, float(stamp))
+            if newer is not None:
+                ctx.log(
+                    f"gemini pid {found.pid}: {newer} was reopened after the hook recorded "
+                    f"{sid} (session browser)"
+                )
+                return newer
+        return sid
+
+    def reopened_since(self, ctx: Context, found: Found, sid: str, since: float) -> Optional[str]:
+        """The main session of the project, other than `sid` and not held by
+        another pane or another live Gemini's record, whose chat file says it
+        was updated after `since`: the newest one."""
+        assert found.cwd
+        held = self.held_by_others(ctx, found)
+        best: Optional[tuple[float, str]] = None
+        for folder in self.project_dirs(self.gemini_dir(ctx, found), found.cwd):
+            for _, path in _files.recent_files(os.path.join(folder, "chats"), (".jsonl",), since):
+                if not os.path.basename(path).startswith("session-"):
+                    continue
+                head = _files.first_json_line(path, log=ctx.log)
+                if not head or head.get("kind") == "subagent":
+                    continue
+                other = head.get("sessionId")
+                if not isinstance(other, str) or other == sid or other in held:
+                    continue
+                if not _files.unclaimed(ctx, found, other):
+                    continue
+                updated = last_updated(path)
+                if updated is not None and updated > since and (best is None or updated > best[0]):
+                    best = (updated, other)
+        return best[1] if best else None
+
+    def held_by_others(self, ctx: Context, found: Found) -> set[str]:
+        """Session IDs other live Gemini processes' hook records name."""
+        directory = ctx.state.directory
+        out: set[str] = set()
+        if directory is None:
+            return out
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return out
+        for name in names:
+            if not (name.startswith("gemini-") and name.endswith(".json")):
+                continue
+            try:
+                pid = int(name[len("gemini-") : -len(".json")])
+            except ValueError:
+                continue
+            if pid in found.pids or pid == found.pid:
+                continue
+            proc = ctx.snap.procs.get(pid)
+            entry = ctx.state.get("gemini", pid) if proc is not None else None
+            if entry and proc is not None and same_start(entry.get("start_time"), proc.start):
+                other = entry.get("session_id")
+                if isinstance(other, str):
+                    out.add(other)
+        return out
+
+    # -- conversation or not -----------------------------------------------------
+    def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:
+        """False when every chat file of `session_id` in the cwd's project holds
+        no exchange Gemini would resume; None when none is found."""
+        if not found.cwd:
+            return None
+        seen = False
+        for folder in self.project_dirs(self.gemini_dir(ctx, found), found.cwd):
+            chats = os.path.join(folder, "chats")
+            try:
+                names = os.listdir(chats)
+            except OSError:
+                continue
+            for name in names:
+                if not (name.startswith("session-") and name.endswith((".jsonl", ".json"))):
+                    continue
+                if not name.rsplit(".", 1)[0].endswith("-" + session_id[:8]):
+                    continue
+                raw = _files.read_file(os.path.join(chats, name), log=ctx.log, follow=False)
+                if raw is None:
+                    continue
+                verdict = has_exchange(raw, session_id)
+                if verdict is None:
+                    continue  # another session's file, or unreadable
+                if verdict:
+                    return True
+                seen = True
+        return False if seen else None
 
     def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
         for tok in scan(found.launch.args, self.value_options | self.session_options):
