@@ -51,8 +51,9 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
         # IDs named on command lines belong to their pane: claim them first so
         # that no other pane's fallback strategy can return them too.
         arg_id = det.assistant.id_from_args(ctx, f)
-        if arg_id:
-            ctx.claimed.setdefault(arg_id, det.pid)
+        if arg_id and arg_id not in ctx.claimed:
+            ctx.claimed[arg_id] = det.pid
+            ctx.from_args.add(arg_id)
 
     # The latest-started assistant first: it can own only what was created after
     # it started, so fallback strategies (databases, transcripts) pick for it
@@ -62,6 +63,15 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
         sid, source = det.assistant.find_session_id(ctx, f)
         ids[det.pid] = (sid, source)
         if sid:
+            before = ctx.claimed.get(sid)
+            if before is not None and before != det.pid and ids.get(before, (None,))[0] == sid:
+                # The process's own record took the ID over from a pane that only
+                # names it on its command line (and has switched away since).
+                ids[before] = (None, None)
+                log(
+                    f"pid {before}: session {sid} is on its command line, but pid {det.pid} "
+                    f"shows it ({source}); not saved for pid {before}"
+                )
             ctx.claimed[sid] = det.pid
         elif source is None:
             log(f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID found")

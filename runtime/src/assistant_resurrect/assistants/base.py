@@ -181,7 +181,7 @@ class Found(Record):
 class Context(Record):
     """What strategies may consult; everything expensive is loaded lazily."""
 
-    _fields = ("snap", "log", "home", "_state", "claimed")
+    _fields = ("snap", "log", "home", "_state", "claimed", "from_args")
     __slots__ = _fields
 
     def __init__(
@@ -191,12 +191,16 @@ class Context(Record):
         home: str,
         _state: Optional[StateFiles] = None,
         claimed: Optional[dict[str, int]] = None,
+        from_args: Optional[set[str]] = None,
     ) -> None:
         self.snap = snap
         self.log = log
         self.home = home
         self._state = _state
         self.claimed: dict[str, int] = {} if claimed is None else claimed  # session ID -> pid
+        # IDs claimed only because a command line names them: a process's own
+        # evidence (see Assistant.evidence) takes such an ID over.
+        self.from_args: set[str] = set() if from_args is None else from_args
 
     @property
     def state(self) -> StateFiles:
@@ -236,6 +240,11 @@ class Assistant:
     # `assistant-resurrect hook NAME` commands it runs, and plugin files
     # (role files/ paths) it loads. Derived lists (role, doctor, docs) read these.
     agent_hooks: ClassVar[tuple[str, ...]] = ()
+    # The strategies that read what the running process itself wrote after it
+    # started (hook or plugin state, the tool's per-process records): they
+    # outrank launch arguments, and take an ID over from a pane whose command
+    # line merely names it (that pane has since switched away).
+    evidence: ClassVar[frozenset[str]] = frozenset()
     plugin_files: ClassVar[tuple[str, ...]] = ()
     display_name: ClassVar[str] = ""
     # Options that load code or configuration (see the module docstring); those
@@ -314,6 +323,18 @@ class Assistant:
                 )
                 continue
             owner = ctx.claimed.get(value)
+            if (
+                owner is not None
+                and owner != found.pid
+                and strategy_name in self.evidence
+                and value in ctx.from_args
+            ):
+                ctx.log(
+                    f"{self.name} pid {found.pid}: session {value} from {strategy_name} "
+                    f"(the process's own record) outranks pid {owner}'s command line"
+                )
+                ctx.from_args.discard(value)
+                owner = None
             if owner is not None and owner != found.pid:
                 ctx.log(
                     f"{self.name} pid {found.pid}: session {value} from {strategy_name} is "
