@@ -23,9 +23,11 @@ X = "11111111-2222-4333-8444-555555555555"
 
 class Tool(Assistant):
     name = "tool"
-    answers: dict[str, Optional[str]] = {}
-    resumes: Optional[bool] = None
     evidence = frozenset({"own-record"})
+
+    def __init__(self) -> None:
+        self.answers: dict[str, Optional[str]] = {}
+        self.resumes: Optional[bool] = None
 
     def strategies(self):  # type: ignore[no-untyped-def]
         return [(n, lambda ctx, f, n=n: self.answers.get(n)) for n in ("own-record", "store")]
