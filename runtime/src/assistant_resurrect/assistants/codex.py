@@ -1,14 +1,33 @@
 """Codex CLI (`codex`): node launcher `codex.js` spawning a native `codex`.
 
-Session ID strategies, first answer wins:
-1. `args`: `resume <id>`;
-2. `threads-db`: the `threads` table of the newest `state_<N>.sqlite`: the
-   thread of this cwd created or updated since the process started (for
+Session ID strategies, in evidence order (first answer wins; 0.169.0):
+1. `logs-db`: what this very process did, from Codex's own log database
+   (`logs_<N>.sqlite`, table `logs`, rows keyed by `process_uuid` =
+   `pid:<pid>:<uuid>`). The TUI drives a shared app-server daemon over a
+   socket; the daemon logs, per connection, the threads it creates
+   (`thread_start.create_thread ... app_server.connection_id=C`, with the
+   row's `thread_id`) and resumes (`... resume response thread_id=T ...
+   ConnectionId(C)`). The TUIs (rows with a `codex_tui::` target) and the
+   daemon's `codex-tui` connections that started or resumed a thread are
+   paired in start order; the last thread this process's connection created
+   or resumed is its session (`/new`, `/resume`, the picker included). A
+   thread there that has no row in `threads` yet (a `/new` without a message)
+   means no conversation yet: NO_CONVERSATION. A TUI in-process (no daemon)
+   logs the thread IDs under its own pid: those rows answer directly;
+2. `args`: `resume <id>` (or `resume <name>`, resolved through
+   `session_index.jsonl`, the file `/rename` writes): only reached while the
+   process has produced no evidence;
+3. `threads-db`: the `threads` table of the newest `state_<N>.sqlite`: the
+   thread of this cwd most recently updated since the process started (for
    `resume --last` without a new message: the newest thread of this cwd);
-3. `rollouts`: `sessions/YYYY/MM/DD/rollout-*.jsonl` written since the
+4. `rollouts`: `sessions/YYYY/MM/DD/rollout-*.jsonl` written since the
    process started whose `session_meta` names this cwd;
-4. `session-tags`: `session-tags.jsonl` lines `{"pid": ..., "session": ...}`
+5. `session-tags`: `session-tags.jsonl` lines `{"pid": ..., "session": ...}`
    (written by some setups; Codex 0.169 itself does not).
+No Codex hooks: `~/.codex/hooks.json` hooks are skipped until the user
+trusts them and managed hooks need an admin requirements file; instead
+`watch_files` lists the state and log databases (and their WAL files) and
+the session index, which Codex rewrites on every switch.
 The `codex app-server` daemons are helpers, never sessions (`is_session`).
 
 Code-loading options (0.169.0 --help; policy in base.py): `-c/--config`
@@ -27,6 +46,7 @@ import time
 
 from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import (
+    NO_CONVERSATION,
     UUID,
     Assistant,
     Context,
@@ -41,7 +61,15 @@ if TYPE_CHECKING:
     from typing import Any, Optional
 
 THREAD_COLUMNS = ("id", "cwd", "created_at", "updated_at", "archived")
+LOG_COLUMNS = ("ts", "ts_nanos", "target", "feedback_log_body", "thread_id", "process_uuid")
 STATE_DB = re.compile(r"state_(\d+)\.sqlite\Z")
+LOGS_DB = re.compile(r"logs_(\d+)\.sqlite\Z")
+# The daemon's request lines and the rows that tie a thread to a connection.
+REQUEST = re.compile(r"app-server request: (\S+) connection_id=ConnectionId\((\d+)\)")
+CONNECTION = re.compile(r"(?:app_server\.connection_id=|ConnectionId\()(\d+)")
+THREAD_REQUESTS = frozenset({"thread/start", "thread/resume", "thread/fork"})
+DAEMON_WINDOW = 30.0  # a TUI that starts the daemon logs up to this long before it
+LOG_ROWS = 20000  # rows read at most (newest first) per save
 # Subcommands that are interactive sessions; every other subcommand is a helper
 # (app-server daemons, exec, login, mcp, ...).
 # `fork` starts a new session from an old one: saved with the new thread's ID
@@ -144,19 +172,47 @@ class Codex(Assistant):
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
+            ("logs-db", self.id_from_logs),
             ("args", self.id_from_args),
             ("threads-db", self.id_from_threads),
             ("rollouts", self.id_from_rollouts),
             ("session-tags", self.id_from_session_tags),
         ]
 
-    def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
+    def resume_target(self, found: Found) -> Optional[str]:
+        """The session `resume <id-or-name>` names (None: no such argument)."""
         toks, sub = self._split(found.launch.args)
         if sub is None or toks[sub].raw[0] != "resume":
             return None
         for tok in toks[sub + 1 :]:
             if tok.option is None:
                 return tok.raw[0]
+        return None
+
+    def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
+        value = self.resume_target(found)
+        if value is None or self.valid_session_id(value):
+            return value
+        return self.thread_by_name(ctx, found, value)
+
+    def thread_by_name(self, ctx: Context, found: Found, name: str) -> Optional[str]:
+        """The thread `codex resume <name>` opens: the latest entry of that name
+        in `session_index.jsonl` (written by `/rename`)."""
+        import json
+
+        path = os.path.join(self.codex_home(ctx, found), "session_index.jsonl")
+        raw = _files.read_file(path, log=ctx.log, label=f"codex pid {found.pid}")
+        if raw is None:
+            return None
+        for line in reversed(raw.splitlines()):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("thread_name") == name:
+                sid = entry.get("id")
+                if isinstance(sid, str) and self.valid_session_id(sid):
+                    return sid
         return None
 
     # -- where Codex keeps things ---------------------------------------------
@@ -181,22 +237,153 @@ class Codex(Assistant):
             return set()
         return {t.option for t in toks[sub + 1 :] if t.option}
 
-    def state_db(self, ctx: Context, found: Found) -> Optional[str]:
-        """The newest `state_<N>.sqlite` ($CODEX_SQLITE_HOME, else the Codex home)."""
+    def sqlite_home(self, ctx: Context, found: Found) -> str:
         env = _files.proc_env(ctx, found)
-        folder = _files.env_path(env, "CODEX_SQLITE_HOME") or self.codex_home(ctx, found)
+        return _files.env_path(env, "CODEX_SQLITE_HOME") or self.codex_home(ctx, found)
+
+    @staticmethod
+    def newest(folder: str, pattern: re.Pattern[str]) -> Optional[str]:
+        """The file of `folder` matching `pattern` with the highest number."""
         best: Optional[tuple[int, str]] = None
         try:
             names = os.listdir(folder)
         except OSError:
             return None
         for name in names:
-            m = STATE_DB.match(name)
+            m = pattern.match(name)
             if m and (best is None or int(m.group(1)) > best[0]):
                 best = (int(m.group(1)), os.path.join(folder, name))
         return best[1] if best else None
 
+    def state_db(self, ctx: Context, found: Found) -> Optional[str]:
+        """The newest `state_<N>.sqlite` ($CODEX_SQLITE_HOME, else the Codex home)."""
+        return self.newest(self.sqlite_home(ctx, found), STATE_DB)
+
+    def watch_files(self, home: str) -> list[str]:
+        """The state and log databases with their WAL files, and the session
+        index: Codex writes one of them on every session start, switch
+        (`/new`, `/resume`, the picker), rename and message."""
+        folder = os.path.join(home, ".codex")
+        out = []
+        for pattern in (STATE_DB, LOGS_DB):
+            path = self.newest(folder, pattern)
+            if path:
+                out += [path, path + "-wal"]
+        return [*out, os.path.join(folder, "session_index.jsonl")]
+
     # -- strategies ----------------------------------------------------------
+    def id_from_logs(self, ctx: Context, found: Found) -> Optional[str]:
+        """The thread this process last created or resumed, from Codex's log
+        database (see the module docstring); NO_CONVERSATION when that thread
+        has no conversation yet."""
+        path = self.newest(self.sqlite_home(ctx, found), LOGS_DB)
+        if path is None:
+            return None
+        pids = {str(p) for p in (set(found.pids) | {found.pid})}
+        since = found.start - _files.MTIME_SLACK
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: Any, cols: set[str]) -> Optional[str]:
+            lo = int(since - DAEMON_WINDOW)
+            # The TUIs that logged in the window, in start order.
+            tuis = conn.execute(
+                "SELECT process_uuid, MIN(ts * 1000000000 + ts_nanos) AS first FROM logs "
+                "WHERE ts >= ? AND target LIKE 'codex_tui%' GROUP BY process_uuid ORDER BY first",
+                (lo,),
+            ).fetchall()
+            ours = [
+                (u, first)
+                for u, first in tuis
+                if isinstance(u, str)
+                and u.split(":")[1:2]
+                and u.split(":")[1] in pids
+                and first >= since * 1e9
+            ]
+            if not ours:
+                return None
+            uuid = ours[-1][0]
+            row = conn.execute(
+                "SELECT thread_id FROM logs WHERE process_uuid = ? AND thread_id IS NOT NULL "
+                "ORDER BY ts DESC, ts_nanos DESC, id DESC LIMIT 1",
+                (uuid,),
+            ).fetchone()
+            if row:  # an in-process app server: its rows name the threads
+                return str(row[0])
+            conn_id, server = self._connection(conn, lo, [u for u, _ in tuis], uuid)
+            if conn_id is None:
+                return None
+            last: Optional[str] = None
+            for tid, body in conn.execute(
+                "SELECT thread_id, feedback_log_body FROM logs WHERE ts >= ? "
+                "AND process_uuid = ? AND thread_id IS NOT NULL "
+                "AND (feedback_log_body LIKE '%create_thread%' "
+                "OR feedback_log_body LIKE '%resume response%' "
+                "OR feedback_log_body LIKE '%fork%') ORDER BY ts, ts_nanos, id LIMIT ?",
+                (int(since), server, LOG_ROWS),
+            ):
+                m = CONNECTION.search(body or "")
+                if m and m.group(1) == conn_id:
+                    last = str(tid)
+            if last is None:
+                # Connected, and no thread yet: a fresh Codex (no message), unless
+                # it was launched to resume one (then the arguments say which).
+                return (
+                    None
+                    if self.resume_target(found) or self.resume_flags(found)
+                    else (NO_CONVERSATION)
+                )
+            return (
+                last if self._has_conversation(ctx, found, last) is not False else (NO_CONVERSATION)
+            )
+
+        result: Optional[str] = _sqlite.read(
+            path, "logs", LOG_COLUMNS, run, ctx.log, f"codex pid {found.pid}"
+        )
+        return result
+
+    @staticmethod
+    def _connection(
+        conn: Any, lo: int, tuis: list[str], uuid: str
+    ) -> tuple[Optional[str], Optional[str]]:
+        """(connection ID, daemon process_uuid) of TUI `uuid`: the daemon's
+        connections that started or resumed a thread, in order, paired with the
+        TUIs in start order; (None, None) when the two lists do not pair up."""
+        conns: dict[tuple[str, str], int] = {}  # (daemon, connection) -> first request
+        for puuid, body, when in conn.execute(
+            "SELECT process_uuid, feedback_log_body, ts * 1000000000 + ts_nanos FROM logs "
+            "WHERE ts >= ? AND feedback_log_body LIKE 'app-server request: thread/%' "
+            "ORDER BY ts, ts_nanos, id LIMIT ?",
+            (lo, LOG_ROWS),
+        ):
+            m = REQUEST.match(body or "")
+            if m and m.group(1) in THREAD_REQUESTS:
+                conns.setdefault((str(puuid), m.group(2)), when)
+        daemons = {d for d, _ in conns}
+        if len(daemons) != 1 or uuid not in tuis:
+            return None, None
+        ordered = sorted(conns, key=lambda k: conns[k])
+        index = tuis.index(uuid)
+        if len(ordered) > len(tuis) or index >= len(ordered):
+            return None, None  # a client that is no TUI of ours, or not connected yet
+        daemon, cid = ordered[index]
+        return cid, daemon
+
+    def _has_conversation(self, ctx: Context, found: Found, sid: str) -> Optional[bool]:
+        """Whether the `threads` table has `sid` (a thread gets its row with its
+        first message); None when the state database cannot be read."""
+        path = self.state_db(ctx, found)
+        if path is None:
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: Any, cols: set[str]) -> bool:
+            return conn.execute("SELECT 1 FROM threads WHERE id = ?", (sid,)).fetchone() is not None
+
+        result: Optional[bool] = _sqlite.read(
+            path, "threads", THREAD_COLUMNS, run, ctx.log, f"codex pid {found.pid}"
+        )
+        return result
+
     def id_from_threads(self, ctx: Context, found: Found) -> Optional[str]:
         cwd = self.session_cwd(found)
         path = self.state_db(ctx, found)
@@ -223,11 +410,9 @@ class Codex(Assistant):
             ).fetchall()
             since = (found.start - _files.MTIME_SLACK) * 1000
             recent = [r for r in rows if max(r[1] or 0, r[2] or 0) >= since]
-            # Threads this process created (first the earliest after its start),
-            # then threads it may have resumed (most recently updated first).
-            made = sorted((r for r in recent if (r[1] or 0) >= since), key=lambda r: r[1])
-            resumed = [r for r in recent if (r[1] or 0) < since]
-            for sid, _, _ in made + resumed:
+            # The thread of this cwd most recently created or updated since the
+            # process started (the rows come most recently updated first).
+            for sid, _, _ in recent:
                 if _files.unclaimed(ctx, found, sid):
                     return str(sid)
             if "--last" in flags:  # resumed the newest thread, no new message yet

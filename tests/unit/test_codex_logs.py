@@ -1,0 +1,228 @@
+"""Codex CLI 0.169: the per-process evidence of the `logs-db` strategy, on log
+and state databases made with Codex's own schema. The TUIs drive one shared
+app-server daemon; each case arranges the rows that daemon writes when a
+TUI starts, sends a message, runs `/new` or `/resume`, and checks that the
+thread of THIS process is saved, ahead of the launch arguments."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from assistant_resurrect.assistants import by_name
+from assistant_resurrect.assistants.base import FRESH, Found, parse_launch
+from tests.unit.strategy_helpers import Proc, make_proc
+
+CODEX = ["node", "/usr/lib/node_modules/@openai/codex/bin/codex.js"]
+T1 = "01a233dc-76a0-79d2-9f63-1cc085e5a5a5"
+T2 = "01a233dc-8f0d-7f71-bcd1-6e41ea02aca7"
+T3 = "01a233dc-f518-7e50-bd27-5a999efa03a4"
+T_OLD = "01a233da-28c0-7523-b9a6-ff07d996bc42"
+DAEMON = "pid:99999:51d83206-edd9-4282-9eb8-a619c02d69a7"
+LOGS_SCHEMA = """
+CREATE TABLE logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts INTEGER NOT NULL, ts_nanos INTEGER NOT NULL,
+    level TEXT NOT NULL, target TEXT NOT NULL, feedback_log_body TEXT, module_path TEXT,
+    file TEXT, line INTEGER, thread_id TEXT, process_uuid TEXT,
+    estimated_bytes INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX idx_logs_ts ON logs(ts DESC, ts_nanos DESC, id DESC);
+"""
+SPAN = (
+    'app_server.request{{otel.kind="server" otel.name="{m}" rpc.method="{m}" '
+    'rpc.transport="unix_socket" app_server.connection_id={c} app_server.client_name="codex-tui"}}'
+)
+
+
+@pytest.fixture
+def proc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proc]:
+    yield from make_proc(tmp_path, monkeypatch)
+
+
+class Logs:
+    """Rows as Codex 0.169 writes them to ~/.codex/logs_2.sqlite."""
+
+    def __init__(self, p: Proc) -> None:
+        self.path = p.home / ".codex" / "logs_2.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.executescript(LOGS_SCHEMA)
+
+    def row(
+        self, when: float, target: str, body: str, puuid: str, tid: Optional[str] = None
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO logs (ts, ts_nanos, level, target, feedback_log_body, thread_id, "
+            "process_uuid) VALUES (?, ?, 'INFO', ?, ?, ?, ?)",
+            (int(when), int((when % 1) * 1e9), target, body, tid, puuid),
+        )
+        self.conn.commit()
+
+    def tui(self, pid: int, when: float) -> None:
+        """A TUI starting: its own rows, then its connection's thread/start request."""
+        self.row(when, "codex_tui::app::startup", "connected app-server platform", f"pid:{pid}:u")
+
+    def request(self, when: float, method: str, conn: int) -> None:
+        body = (
+            f"app-server request: {method} connection_id=ConnectionId({conn}) request_id=Integer(1)"
+        )
+        self.row(when, "codex_app_server::message_processor", body, DAEMON)
+
+    def created(self, when: float, conn: int, tid: str) -> None:
+        body = SPAN.format(m="thread/start", c=conn) + (
+            ':app_server.thread_start.create_thread{otel.name="app_server.thread_start.'
+            'create_thread"}: shell snapshot'
+        )
+        self.row(when, "codex_core::shell_snapshot", body, DAEMON, tid)
+
+    def resumed(self, when: float, conn: int, tid: str) -> None:
+        body = (
+            f"composing running thread resume response thread_id={tid} request_id="
+            f"ConnectionRequestId {{ connection_id: ConnectionId({conn}), "
+            "request_id: Integer(12) }"
+        )
+        self.row(when, "codex_app_server::codex_message_processor", body, DAEMON, tid)
+
+
+def state_db(p: Proc, tids: list[str]) -> None:
+    path = p.home / ".codex" / "state_5.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, created_at "
+        "INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, archived INTEGER "
+        "NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, thread_source TEXT, "
+        "name TEXT)"
+    )
+    now = time.time()
+    for i, tid in enumerate(tids):
+        conn.execute(
+            "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
+            (tid, int(now), int(now), str(p.cwd), int(now * 1000) + i, int(now * 1000) + i),
+        )
+    conn.commit()
+    conn.close()
+
+
+def found(p: Proc, pid: int, start: float, args: list[str]) -> Found:
+    launch = parse_launch([*CODEX, *args])
+    assert launch is not None
+    return Found(pid=pid, launch=launch, start=start, cwd=str(p.cwd), pids=[pid])
+
+
+def find(
+    p: Proc, f: Found, claimed: Optional[dict[str, int]] = None
+) -> tuple[Optional[str], Optional[str]]:
+    codex = by_name("codex")
+    assert codex is not None
+    return codex.find_session_id(p.ctx(claimed), f)
+
+
+def test_new_and_a_message_saves_the_new_thread(proc: Proc) -> None:
+    logs, t = Logs(proc), proc.start
+    logs.tui(proc.pid, t + 0.5)
+    logs.request(t + 1, "thread/start", 2)
+    logs.created(t + 2, 2, T1)  # first message
+    logs.created(t + 4, 2, T2)  # /new, then a message
+    state_db(proc, [T2, T1])  # T1 updated last: the store alone would answer T1
+    assert find(proc, found(proc, proc.pid, t, [])) == (T2, "logs-db")
+
+
+def test_resume_x_then_new_and_a_message_saves_the_new_thread(proc: Proc) -> None:
+    logs, t = Logs(proc), proc.start
+    logs.tui(proc.pid, t + 0.5)
+    logs.request(t + 1, "thread/resume", 2)
+    logs.resumed(t + 1.5, 2, T_OLD)
+    logs.created(t + 3, 2, T2)
+    state_db(proc, [T_OLD, T2])
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T2, "logs-db")
+
+
+def test_resume_picker_to_an_older_thread_saves_the_older_one(proc: Proc) -> None:
+    logs, t = Logs(proc), proc.start
+    logs.tui(proc.pid, t + 0.5)
+    logs.request(t + 1, "thread/start", 2)
+    logs.created(t + 2, 2, T1)
+    logs.request(t + 5, "thread/resume", 2)
+    logs.resumed(t + 5.5, 2, T_OLD)
+    state_db(proc, [T_OLD, T1])  # T1 is the newest thread of the directory
+    assert find(proc, found(proc, proc.pid, t, [])) == (T_OLD, "logs-db")
+
+
+def test_two_tuis_in_one_directory_keep_their_own_threads(proc: Proc) -> None:
+    """B (started second) sends its message first: by time alone the threads swap."""
+    logs, t = Logs(proc), proc.start
+    other = proc.pid + 100000
+    logs.tui(proc.pid, t + 0.5)
+    logs.tui(other, t + 2.0)
+    logs.request(t + 2.9, "thread/start", 2)  # A's connection (slow bootstrap)
+    logs.request(t + 4.0, "thread/start", 5)  # B's
+    logs.created(t + 6, 5, T3)  # B's message
+    logs.created(t + 8, 2, T1)  # A's message
+    state_db(proc, [T3, T1])
+    a = found(proc, proc.pid, t, [])
+    b = found(proc, other, t + 1.5, [])
+    assert find(proc, b) == (T3, "logs-db")
+    assert find(proc, a, {T3: other}) == (T1, "logs-db")
+    assert find(proc, a) == (T1, "logs-db")
+
+
+def test_new_without_a_message_is_a_fresh_start(proc: Proc) -> None:
+    logs, t = Logs(proc), proc.start
+    logs.tui(proc.pid, t + 0.5)
+    logs.request(t + 1, "thread/resume", 2)
+    logs.resumed(t + 1.5, 2, T_OLD)
+    logs.created(t + 3, 2, T2)  # /new: a thread, no row in `threads` yet
+    state_db(proc, [T_OLD])
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (None, FRESH)
+
+
+def test_fresh_codex_without_a_message_is_a_fresh_start(proc: Proc) -> None:
+    logs, t = Logs(proc), proc.start
+    logs.tui(proc.pid, t + 0.5)
+    logs.request(t + 1, "thread/start", 2)
+    state_db(proc, [T_OLD])
+    assert find(proc, found(proc, proc.pid, t, [])) == (None, FRESH)
+    # launched to resume, nothing else yet: the arguments answer
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T_OLD, "args")
+
+
+def test_rows_of_an_earlier_process_with_the_same_pid_do_not_count(proc: Proc) -> None:
+    logs, t = Logs(proc), proc.start
+    logs.tui(proc.pid, t - 20)  # the PID's previous owner
+    logs.request(t - 19, "thread/start", 2)
+    logs.created(t - 18, 2, T1)
+    state_db(proc, [T1])
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T_OLD, "args")
+
+
+def test_resume_by_name_saves_the_thread_it_names(proc: Proc) -> None:
+    lines = [
+        {"id": T1, "thread_name": "mynamed", "updated_at": "2026-12-01T23:07:21Z"},
+        {"id": T2, "thread_name": "other", "updated_at": "2026-12-01T23:07:22Z"},
+        {"id": T3, "thread_name": "mynamed", "updated_at": "2026-12-01T23:07:23Z"},
+    ]
+    proc.write(".codex/session_index.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    assert find(proc, found(proc, proc.pid, proc.start, ["resume", "mynamed"])) == (T3, "args")
+    assert find(proc, found(proc, proc.pid, proc.start, ["resume", "nosuch"])) == (None, None)
+
+
+def test_watch_files(proc: Proc) -> None:
+    Logs(proc)
+    state_db(proc, [])
+    codex = by_name("codex")
+    assert codex is not None
+    base = proc.home / ".codex"
+    assert codex.watch_files(str(proc.home)) == [
+        str(base / "state_5.sqlite"),
+        str(base / "state_5.sqlite-wal"),
+        str(base / "logs_2.sqlite"),
+        str(base / "logs_2.sqlite-wal"),
+        str(base / "session_index.jsonl"),
+    ]
