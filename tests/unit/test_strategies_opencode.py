@@ -96,6 +96,59 @@ def test_plugin_state(proc: Proc) -> None:
     assert proc.find("opencode", ["opencode"]) == (S_PLUGIN, "plugin-state")
 
 
+S_PICKED = "ses_pickedpickedpickedpicked"
+
+
+def tui_state(p: Proc, route: str, sid: Optional[str], start: Optional[float] = None) -> None:
+    p.state_file(
+        "opencode-tui",
+        {
+            "tool": "opencode",
+            "source": "tui",
+            "pid": p.pid,
+            "route": route,
+            "session_id": sid,
+            "start_time": p.start if start is None else start,
+            "timestamp_epoch": p.start + 5,
+        },
+    )
+
+
+def test_tui_state_outranks_plugin_state_and_args(proc: Proc) -> None:
+    """`opencode -s A`, then B picked from the session list (no message: the
+    server plugin still says A): the TUI's route wins over both."""
+    make_db(db_path(proc), proc.cwd)
+    proc.state_file(
+        "opencode",
+        {"tool": "opencode", "pid": proc.pid, "session_id": S_PLUGIN, "start_time": proc.start},
+    )
+    tui_state(proc, "session", S_PICKED)
+    assert proc.find("opencode", ["opencode", "-s", S_ARGS]) == (S_PICKED, "tui-state")
+
+
+def test_tui_home_is_a_fresh_start(proc: Proc) -> None:
+    """/new (or a start without -s) and no message yet: OpenCode has no row
+    for it, so nothing to resume: a fresh start, not `-s` of the old one."""
+    make_db(db_path(proc), proc.cwd)
+    tui_state(proc, "home", None)
+    assert proc.find("opencode", ["opencode", "-s", S_ARGS]) == (None, "fresh")
+
+
+def test_tui_state_of_a_reused_pid_is_ignored(proc: Proc) -> None:
+    tui_state(proc, "home", None, start=proc.start - 300)
+    assert proc.find("opencode", ["opencode", "-s", S_ARGS]) == (S_ARGS, "args")
+
+
+def test_plugin_state_outranks_args(proc: Proc) -> None:
+    """A restored `opencode -s A` in which the user went on in B (a message):
+    the plugin's record of B wins over the A on the command line."""
+    proc.state_file(
+        "opencode",
+        {"tool": "opencode", "pid": proc.pid, "session_id": S_PLUGIN, "start_time": proc.start},
+    )
+    assert proc.find("opencode", ["opencode", "-s", S_ARGS]) == (S_PLUGIN, "plugin-state")
+
+
 def test_plugin_state_of_a_reused_pid_is_ignored(proc: Proc) -> None:
     proc.state_file(
         "opencode",

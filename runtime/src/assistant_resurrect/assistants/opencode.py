@@ -1,11 +1,18 @@
 """OpenCode (`opencode`): native executable; a project directory may follow.
 
-Session ID strategies, first answer wins:
-1. `args`: `-s/--session <id>`;
-2. `plugin-state`: `opencode-<pid>.json` written by our plugin (follows the
-   session the user works in), checked against the process start time;
-3. `db`: `opencode.db` (read-only): the newest non-archived top-level
+Session ID strategies, first answer wins (evidence order: what this process
+showed after it started outranks its arguments, the db by cwd comes last):
+1. `tui-state`: `opencode-tui-<pid>.json` written by our TUI plugin on every
+   route change of the TUI: the session on screen (a pick from the session
+   list, `-s`, a message that opened a new one), or "home" (`/new`, or a
+   start without `-s`, before any message: OpenCode creates the row with the
+   first message) -> NO_CONVERSATION, a fresh start;
+2. `plugin-state`: `opencode-<pid>.json` written by our server plugin (the
+   session of the last message or new session; it never sees a pick);
+3. `args`: `-s/--session <id>`, for a process neither plugin wrote for;
+4. `db`: `opencode.db` (read-only): the newest non-archived top-level
    session whose directory is the process's cwd.
+Both state files are checked against the process start time (a reused PID).
 
 Code-loading options (1.18.33 --help; policy in base.py): none loads a file
 (its config comes from OPENCODE_CONFIG and the project), but `--hostname`,
@@ -19,12 +26,19 @@ import os
 import re
 
 from assistant_resurrect.assistants import _files
-from assistant_resurrect.assistants.base import Assistant, Context, Found, Strategy, scan
+from assistant_resurrect.assistants.base import (
+    NO_CONVERSATION,
+    Assistant,
+    Context,
+    Found,
+    Strategy,
+    scan,
+)
 from assistant_resurrect.procs import same_start
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Optional
 
 SESSION_COLUMNS = ("id", "directory", "parent_id", "time_archived", "time_updated")
 
@@ -90,8 +104,9 @@ class OpenCode(Assistant):
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
-            ("args", self.id_from_args),
+            ("tui-state", self.id_from_tui),
             ("plugin-state", self.id_from_plugin),
+            ("args", self.id_from_args),
             ("db", self.id_from_db),
         ]
 
@@ -101,9 +116,31 @@ class OpenCode(Assistant):
                 return tok.value
         return None
 
+    def id_from_tui(self, ctx: Context, found: Found) -> Optional[str]:
+        """The TUI's route: the session on screen, or home (no conversation yet)."""
+        for _pid, entry in self._own_entries(ctx, found, "opencode-tui"):
+            route = entry.get("route")
+            if route == "home":
+                return NO_CONVERSATION
+            if route == "session":
+                sid = entry.get("session_id")
+                return sid if isinstance(sid, str) else None
+        return None
+
     def id_from_plugin(self, ctx: Context, found: Found) -> Optional[str]:
+        for _pid, entry in self._own_entries(ctx, found, "opencode"):
+            sid = entry.get("session_id")
+            return sid if isinstance(sid, str) else None
+        return None
+
+    def _own_entries(
+        self, ctx: Context, found: Found, kind: str
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """State files of `kind` that belong to these live processes (not a
+        file left by an earlier process with a reused PID)."""
+        out: list[tuple[int, dict[str, Any]]] = []
         for pid in found.pids:
-            entry = ctx.state.get("opencode", pid)
+            entry = ctx.state.get(kind, pid)
             if entry is None:
                 continue
             proc = ctx.snap.procs.get(pid)
@@ -114,10 +151,10 @@ class OpenCode(Assistant):
                 continue
             ts = entry.get("timestamp_epoch")
             if isinstance(ts, (int, float)) and proc is not None and ts + 1 < proc.start:
-                ctx.log(f"opencode pid {pid}: plugin state predates the process; ignored")
+                ctx.log(f"opencode pid {pid}: {kind} state predates the process; ignored")
                 continue
-            return entry.get("session_id")
-        return None
+            out.append((pid, entry))
+        return out
 
     def db_path(self, ctx: Context, found: Found) -> Optional[str]:
         """OpenCode's database: $OPENCODE_DB (absolute, or relative to the data
