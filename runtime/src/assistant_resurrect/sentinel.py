@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 POLL = 0.5
 SETTLE = 1.0
 MAX_WAIT = 2.5
+STARTUP_SLACK = 2.0  # seconds before start within which a change counts as new
 RECHECK = 10.0  # seconds between checks of the option and of the save script
 SAVE_TIMEOUT = 120.0
 OPTION = "@assistant-resurrect-event-save"
@@ -264,6 +265,7 @@ def run(tmux: Tmux) -> int:
     """The `sentinel` command (see the module docstring)."""
     from assistant_resurrect.log import Log
 
+    started = time.time()
     state = paths.state_dir(create=True)
     log = Log(state / LOG)
     socket, server_pid = _server(tmux)
@@ -277,6 +279,10 @@ def run(tmux: Tmux) -> int:
     log(f"sentinel {os.getpid()} for server {server_pid}: watching {len(files) + 1} paths")
     last = signature(state, files)
     first_change = last_change = 0.0
+    # A change made while this process started (after the save that started it,
+    # before this first look) would be in the baseline: treat a recent one as new.
+    if max(m for m, _ in last) >= (started - STARTUP_SLACK) * 1e9:
+        first_change = last_change = time.monotonic()
     next_check = 0.0
     script = ""
     scripts: list[str] = []
