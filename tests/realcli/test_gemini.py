@@ -1,5 +1,9 @@
 """Gemini CLI, the real CLI (pointed at the fake API with
-GOOGLE_GEMINI_BASE_URL): its chat files and `--resume <uuid>` each answer."""
+GOOGLE_GEMINI_BASE_URL): its chat files and `--resume <uuid>` each answer.
+
+The pane runs with our hooks switched off (AR_TEST_NO_HOOK): these are the
+fallbacks for a Gemini whose hooks do not run (an untrusted folder, hooks
+disabled or not installed); the hook-state cases are in test_switch_gemini.py."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realcli.conftest import RealEnv, cli_version, require, wait_for
+from tests.realcli.conftest import NO_HOOK_ENV, RealEnv, cli_version, require, wait_for
 
 pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
 
@@ -96,7 +100,11 @@ def quit_gemini(real: RealEnv, pane: str, pid: int) -> str:
 
 def test_chats_latest_and_args(real: RealEnv) -> None:
     cwd: Path = real.workdir("gemini")
-    env = {"GEMINI_API_KEY": "test-key", "GOOGLE_GEMINI_BASE_URL": real.api.url}
+    env = {
+        "GEMINI_API_KEY": "test-key",
+        "GOOGLE_GEMINI_BASE_URL": real.api.url,
+        NO_HOOK_ENV: "1",
+    }
     pane = real.window(cwd, env)
     pid = start(real, pane, f"gemini -m {MODEL}")
     real.send(pane, MESSAGE)
