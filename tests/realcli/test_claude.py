@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
+from pathlib import Path
+from typing import Any, Optional
 
 import pytest
 
@@ -75,13 +78,17 @@ def test_state_file_from_the_real_session_start_hook(real: RealEnv) -> None:
     mode = (real.state_dir / f"claude-{pid}.json").stat().st_mode & 0o777
     assert mode == 0o600
 
+    # No message yet: no transcript, nothing `--resume` could bring back.
+    saved = real.save()[pane]
+    assert (saved["session_id"], saved["id_source"]) == (None, "fresh")
+    assert not Path(entry["transcript_path"]).exists()
+    talk(real, pane)
     saved = real.save()[pane]
     assert (saved["tool"], saved["session_id"], saved["id_source"]) == ("claude", sid, "state-file")
     assert saved["cli_args"] == ["--model", "sonnet"]
     assert saved["model"] == "sonnet"
 
     # /clear ends the session and starts another one in the same process.
-    talk(real, pane)
     real.send(pane, "/clear")
     new = wait_for(
         lambda: (
@@ -92,6 +99,9 @@ def test_state_file_from_the_real_session_start_hook(real: RealEnv) -> None:
         "state file after /clear",
     )
     assert new["session_id"] != sid
+    saved = real.save()[pane]  # its transcript holds the /clear command only
+    assert (saved["session_id"], saved["id_source"]) == (None, "fresh")
+    talk(real, pane)
     saved = real.save()[pane]
     assert (saved["session_id"], saved["id_source"]) == (new["session_id"], "state-file")
 
@@ -101,21 +111,61 @@ def test_state_file_from_the_real_session_start_hook(real: RealEnv) -> None:
     real.kill(pane)
 
 
-def test_args_session_id_without_hook(real: RealEnv) -> None:
-    """No hook ran (it is switched off for this pane): `--session-id` in argv answers."""
+def registry(real: RealEnv, pid: int) -> Optional[dict[str, Any]]:
+    try:
+        data = json.loads((real.home / ".claude" / "sessions" / f"{pid}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def test_sessions_registry_without_hook(real: RealEnv) -> None:
+    """No hook ran (switched off for this pane): Claude's own per-process record
+    `~/.claude/sessions/<pid>.json` answers, and follows /clear. Facts of the
+    installed version: its fields, `procStart` = /proc/<pid>/stat field 22, no
+    CLAUDE_CODE_SESSION_ID in Claude's own environment, removed on exit."""
     pane = real.window(real.workdir("claude-args"), claude_env(real, hooks=False))
     sid = str(uuid.uuid4())
     pid = start_claude(real, pane, f"claude --session-id {sid}")
-    saved = real.save()[pane]
+    record = wait_for(lambda: registry(real, pid), 20, "claude's registry record")
+    assert (record["pid"], record["sessionId"]) == (pid, sid)
+    assert record["cwd"] == str(real.workdir("claude-args"))
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    assert record["procStart"] == stat[stat.rindex(")") + 2 :].split()[19]
+    assert record["startedAt"] / 1000 >= time.time() - 600
+    assert record["version"] == cli_version("claude")
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"CLAUDE_CODE_SESSION_ID=" not in environ
+
+    saved = real.save()[pane]  # a new session without a message: nothing to resume
     assert real.state_file("claude", pid) is None
-    assert (saved["session_id"], saved["id_source"]) == (sid, "args")
+    assert (saved["session_id"], saved["id_source"]) == (None, "fresh")
     assert saved["cli_args"] == []
+    talk(real, pane)
+    saved = real.save()[pane]
+    assert (saved["session_id"], saved["id_source"]) == (sid, "sessions-registry")
+
+    real.send(pane, "/clear")  # no hook: the registry follows it
+    new = wait_for(
+        lambda: (
+            (registry(real, pid) or {}).get("sessionId") not in (None, sid) and registry(real, pid)
+        ),
+        20,
+        "registry after /clear",
+    )["sessionId"]
+    talk(real, pane)
+    saved = real.save()[pane]
+    assert (saved["session_id"], saved["id_source"]) == (new, "sessions-registry")
+    quit_claude(real, pane, pid)
+    assert registry(real, pid) is None
     real.kill(pane)
 
 
-def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
-    """No hook, no ID in argv: the one transcript written since start answers.
-    Then `claude -c` (hook on) is saved with the concrete ID it continued."""
+def test_long_cwd_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
+    """No hook, no ID in argv, a long cwd: the transcript is where
+    project_dir_name says (so the session counts as having a conversation) and
+    the registry gives its ID. Then `claude -c` (hook on) is saved with the
+    concrete ID it continued."""
     cwd = real.workdir(CLAUDE_LONG_DIR)  # a long cwd: Claude cuts and hashes the name
     pane = real.window(cwd, claude_env(real, hooks=False))
     pid = start_claude(real, pane, "claude")
@@ -128,7 +178,7 @@ def test_transcript_then_continue_saved_with_concrete_id(real: RealEnv) -> None:
     assert files[0].parent.name == project_dir_name(str(cwd))  # our name = Claude's
     sid = files[0].stem
     saved = real.save()[pane]
-    assert (saved["session_id"], saved["id_source"]) == (sid, "transcript")
+    assert (saved["session_id"], saved["id_source"]) == (sid, "sessions-registry")
     quit_claude(real, pane, pid)
 
     # --continue: the hook reports the concrete ID; -c itself is not replayed.

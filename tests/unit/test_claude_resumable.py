@@ -81,13 +81,51 @@ def test_first_message_makes_it_resumable(proc: Proc) -> None:
 
 def test_new_session_id_without_a_message(proc: Proc) -> None:
     """`claude --session-id <uuid>` starts a new session: nothing to resume until
-    the first message; the /clear command line counts (Claude resumes it)."""
+    the first message."""
     registry(proc, U1)
     argv = ["claude", "--session-id", U1]
     assert proc.find("claude", argv) == FRESH_START
-    clear = '{"type":"user","message":{"role":"user","content":"<command-name>/clear"}}\n'
-    transcript(proc, U1, clear)
+    transcript(proc, U1, USER_LINE % U1)
     assert proc.find("claude", argv) == (U1, "sessions-registry")
+
+
+def test_cleared_without_a_message(proc: Proc) -> None:
+    """After /clear, 2.1.197 writes the new session's file with the record of the
+    command only (the lines below, shortened): no conversation yet. A reply of
+    the model, or a line cut off at the end of the head, counts."""
+    hook(proc, U1, source="clear")
+    registry(proc, U1)
+    lines: list[dict[str, Any]] = [
+        {"type": "mode", "mode": "normal", "sessionId": U1},
+        {"type": "file-history-snapshot", "messageId": "m1", "snapshot": {}},
+        {
+            "parentUuid": None,
+            "type": "user",
+            "message": {"role": "user", "content": "<local-command-caveat>Caveat: The messages"},
+            "isMeta": True,
+        },
+        {
+            "parentUuid": "a",
+            "type": "user",
+            "message": {
+                "role": "user",
+                "content": "<command-name>/clear</command-name>\n<command-message>clear",
+            },
+        },
+        {
+            "parentUuid": "b",
+            "type": "system",
+            "subtype": "local_command",
+            "content": "<local-command-stdout></local-command-stdout>",
+        },
+    ]
+    clear = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+    path = transcript(proc, U1, clear)
+    assert proc.find("claude", ["claude"]) == FRESH_START
+    path.write_text(clear + '{"type":"assistant","message":{"role":"assistant"}}\n')
+    assert proc.find("claude", ["claude"]) == (U1, "state-file")
+    path.write_text(clear + '{"type":"user","message":{"role":"user","content":"hel')
+    assert proc.find("claude", ["claude"]) == (U1, "state-file")
 
 
 def test_resumed_ids_are_kept_even_when_no_transcript_is_found(proc: Proc) -> None:

@@ -20,11 +20,13 @@ the store searched by cwd and start time.
 (`CLAUDE_CODE_SESSION_ID` is set only in the environment of the hooks and
 tools Claude starts, not in its own: /proc/<pid>/environ never has it.)
 
-No conversation yet (`resumable`): Claude writes `<id>.jsonl` on the first
-message (or /clear); a Claude opened with no message has none, and one that
-exits without a message leaves a file with `mode` lines only. Either way
-`claude --resume <id>` answers "No conversation found", so such an ID is saved
-as a fresh start.
+No conversation yet (`resumable`, 2.1.197): Claude writes `<id>.jsonl` from
+the first message on. A Claude opened with no message has none, one that exits
+without a message leaves `mode` lines only (`claude --resume <id>` answers "No
+conversation found" for both), and after /clear the new session's file holds
+only the record of the /clear command (a resume would show just that). Such an
+ID is saved as a fresh start; a model reply or a message of the user's within
+the file's first 64 KiB makes it resumable; anything unsure keeps the ID.
 
 Code-loading options (2.1.197 --help; policy in base.py): `--settings`
 (a file or inline JSON: hooks, apiKeyHelper), `--mcp-config` (files or
@@ -113,6 +115,7 @@ REGISTRY_LIMIT = 1 << 16  # a registry record is ~350 bytes
 # small); a longer file with none in that much is not judged.
 TRANSCRIPT_HEAD = 1 << 16
 CONVERSATION_LINES = (b'"type":"user"', b'"type":"assistant"')
+LOCAL_COMMAND_MARKS = ("<command-name>", "<local-command-")
 # SessionStart sources for an ID Claude resumed: it had a conversation.
 RESUMED_SOURCES = ("resume", "compact")
 
@@ -351,8 +354,9 @@ def _same_ticks(pid: int, data: dict) -> bool:
 
 
 def _has_conversation(path: str) -> Optional[bool]:
-    """Whether a transcript holds a user or assistant line: False when it is
-    missing or wholly read without one, None when unreadable or too long to tell."""
+    """Whether a transcript holds a conversation line (see _conversation_line):
+    False when it is missing or wholly read without one, None when unreadable or
+    too long to tell."""
     try:
         fd, st = open_regular(path, follow=True)
     except FileNotFoundError:
@@ -365,6 +369,31 @@ def _has_conversation(path: str) -> Optional[bool]:
         return None
     finally:
         os.close(fd)
-    if any(line in head for line in CONVERSATION_LINES):
-        return True
+    for line in head.split(b"\n"):
+        if any(kind in line for kind in CONVERSATION_LINES) and _conversation_line(line):
+            return True
     return False if st.st_size <= len(head) else None
+
+
+def _conversation_line(line: bytes) -> bool:
+    """A model reply, or a message of the user's: not Claude's own notes
+    (`isMeta`) nor the record of a local command such as /clear (2.1.197 writes
+    `<command-name>/clear…` and `<local-command-stdout>` lines on /clear, and
+    `mode` lines only when a session exits without a message). A line cut off
+    by the end of what was read counts (a long one is a message)."""
+    import json
+
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return True
+    if not isinstance(data, dict):
+        return False
+    kind = data.get("type")
+    if kind == "assistant":
+        return True
+    if kind != "user" or data.get("isMeta") is True:
+        return False
+    message = data.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return not (isinstance(content, str) and content.startswith(LOCAL_COMMAND_MARKS))
