@@ -229,5 +229,8 @@ def test_restored_pane_then_clear_and_message(crash: Crash, real: RealEnv) -> No
     latest = cleared(crash, pane, pid, first)
     assert say(crash, pane, "again-latest") == latest
     crash.changed()
+    # crash.py waits for this marker of tmux-resurrect's restore, which the
+    # first restore left behind: without this the second wait returns at once.
+    (crash.rdir / ".restore-done").unlink(missing_ok=True)
     crash.crash_and_restore()
     assert resumed(crash, pane)[1] == ["-m", MODEL, "--resume", latest]

@@ -251,3 +251,22 @@ def test_the_hooks_are_registered() -> None:
     gemini = assistants.by_name("gemini")
     assert gemini is not None
     assert gemini.agent_hooks == ("gemini-session-start", "gemini-session-end")
+
+
+def test_watch_files_are_the_project_input_logs(tmp_path: Path) -> None:
+    """A message fires no hook: each project's logs.json (Gemini appends every
+    user input to it) is what the event saver polls, newest first."""
+    gemini = assistants.by_name("gemini")
+    assert gemini is not None
+    assert gemini.watch_files(str(tmp_path)) == []
+    for i, name in enumerate(("a", "b")):
+        log = tmp_path / ".gemini" / "tmp" / name / "logs.json"
+        log.parent.mkdir(parents=True)
+        log.write_text("[]")
+        os.utime(log, (1000 + i, 1000 + i))
+    (tmp_path / ".gemini" / "tmp" / "c").mkdir()  # a project with no input yet
+    tmp = tmp_path / ".gemini" / "tmp"
+    assert gemini.watch_files(str(tmp_path)) == [
+        str(tmp / "b" / "logs.json"),
+        str(tmp / "a" / "logs.json"),
+    ]

@@ -24,6 +24,9 @@ after it started first, its launch arguments next, its project's store last):
    hooks did not run: an untrusted folder, hooks disabled, not installed);
 3. `chats`: the newest main (not sub-agent) session file of the cwd's project
    written since the process started.
+Event saves: the hooks' state-file writes; and each project's
+`~/.gemini/tmp/<project>/logs.json` (`watch_files`), which Gemini appends
+every user input to (a message fires no hook).
 A session whose chat file holds no exchange (Gemini's own rule: a user message
 that is not empty, a command, `<session_context>` or `<hook_context>`, or a
 model reply) is not resumable (`gemini --resume` calls it invalid): saved as a
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
 IGNORED_USER_PREFIXES = ("/", "?", "<session_context>", "<hook_context>")
 _LAST_UPDATED = re.compile(rb'"lastUpdated"\s*:\s*"([^"]{10,40})"')
 TAIL_BYTES = 64 << 10
+WATCHED = 32  # project logs the event saver polls
 
 
 def _text(content: object) -> str:
@@ -233,6 +237,25 @@ class Gemini(Assistant):
             ("args", self.id_from_args),
             ("chats", self.id_from_chats),
         ]
+
+    def watch_files(self, home: str) -> list[str]:
+        """Each project's `logs.json` (the newest WATCHED): Gemini appends every
+        user input to it, and no hook of ours fires on a message, so the first
+        message of a session saved as a fresh start gets saved within seconds."""
+        tmp = os.path.join(home, ".gemini", "tmp")
+        found: list[tuple[float, str]] = []
+        try:
+            names = os.listdir(tmp)
+        except OSError:
+            return []
+        for name in names:
+            path = os.path.join(tmp, name, "logs.json")
+            try:
+                found.append((os.stat(path).st_mtime, path))
+            except OSError:
+                continue
+        found.sort(reverse=True)
+        return [path for _, path in found[:WATCHED]]
 
     # -- hook-state ------------------------------------------------------------
     def state_entry(self, ctx: Context, found: Found) -> Optional[dict]:
