@@ -198,7 +198,16 @@ class Crash:
         pane_pids = [int(x) for x in self.tmux("list-panes", "-a", "-F", "#{pane_pid}").split()]
         self.addresses = dict(line.split(" ", 1) for line in listing.splitlines() if line)
         doomed = {p for pane in pane_pids for p, _ in self.real.descendants(pane)} | set(pane_pids)
-        os.kill(self.server_pid(), signal.SIGKILL)
+        server = self.server_pid()
+        # A reboot also ends the sentinel and any save it runs (its own session).
+        sentinel = self._sentinel(server)
+        os.kill(server, signal.SIGKILL)
+        if sentinel:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(sentinel, signal.SIGKILL)
+            for pid in {sentinel} | {p for p, _ in self.real.descendants(sentinel)}:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         for pid in doomed:  # a crash takes everything that ran in the panes with it
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -213,9 +222,18 @@ class Crash:
         )
         script = self.tmux("show-options", "-gqv", "@resurrect-restore-script-path").strip()
         done = self.rdir / ".restore-done"
+        done.unlink(missing_ok=True)  # a second crash in one test
         self.tmux("run-shell", "-b", f"{script}; touch {done}")
         wait_for(done.exists, timeout, "tmux-resurrect's restore", interval=0.5)
         self._wait_typed(timeout)
+
+    def _sentinel(self, server: int) -> Optional[int]:
+        """The PID of this server's sentinel (sentinel-<server pid>.lock), if any."""
+        try:
+            text = (self.real.state_dir / f"sentinel-{server}.lock").read_text().split()
+        except OSError:
+            return None
+        return int(text[0]) if text and text[0].isdigit() else None
 
     def _saved(self) -> list[dict[str, Any]]:
         last = self.rdir / "last"

@@ -30,8 +30,9 @@ commands:
   assistants [--json | --markdown]
                             the supported assistants: programs, session ID strategies,
                             resume form, hooks and plugins (the registry, as data)
-  hook claude-session-start | claude-session-end
-                            Claude Code SessionStart/SessionEnd command hooks (JSON on stdin)
+  hook claude-session-start | claude-session-end | gemini-session-start | gemini-session-end
+                            Claude Code's and Gemini CLI's SessionStart/SessionEnd
+                            command hooks (JSON on stdin)
   event [REASON]            ask for a save now (the sentinel saves within seconds)
   sentinel                  (started by save-finish and restore) save within seconds
                             of a session change; one per tmux server
@@ -84,7 +85,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             return catalog(rest)
         if cmd == "event":
-            from assistant_resurrect.sentinel import request
+            from assistant_resurrect.events import request
 
             return request(" ".join(rest)[:80])
         if cmd in ("version", "--version", "-V"):
@@ -141,8 +142,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             try:
                 return restore(tmux, opts.layout, False, timeout=opts.timeout)
             finally:
+                from assistant_resurrect.events import restore_done
                 from assistant_resurrect.log import Log
-                from assistant_resurrect.sentinel import restore_done
 
                 restore_done(tmux, Log(tmux.settings.resurrect_dir / "assistant-restore.log"))
         if cmd == "sentinel":

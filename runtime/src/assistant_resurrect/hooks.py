@@ -164,7 +164,20 @@ def claude_session_end(stdin: Any = None) -> int:
     return 0
 
 
+def _gemini(name: str) -> Any:
+    """Gemini CLI's hooks live in gemini_hooks.py, imported only when one runs."""
+
+    def run(stdin: Any = None) -> int:
+        from assistant_resurrect import gemini_hooks
+
+        return int(gemini_hooks.HOOKS[name](stdin))
+
+    return run
+
+
 HOOKS = {
     "claude-session-start": claude_session_start,
     "claude-session-end": claude_session_end,
+    "gemini-session-start": _gemini("gemini-session-start"),
+    "gemini-session-end": _gemini("gemini-session-end"),
 }

@@ -263,9 +263,9 @@ def save_finish(tmux: Tmux) -> int:
         return 1
     if settings.get("@resurrect-capture-pane-contents") == "on":
         strip_pane_contents(rdir, log)
-    from assistant_resurrect import sentinel
+    from assistant_resurrect import events
 
-    sentinel.ensure(tmux, log)
+    events.ensure(tmux, log)
     return 0
 
 

@@ -11,7 +11,11 @@ save would become `last`). Every POLL seconds it compares a cheap signature:
   OpenCode plugin) and `assistant-resurrect event` (touches `event-request`)
   change it;
 - the mtime and size of the files each assistant lists in `watch_files`
-  (tools without hooks we may install: Codex's state and log databases).
+  (tools without hooks we may install: Codex's state and log databases;
+  Claude's prompt history, where a first message shows). Those change with
+  most messages: a change seen only there is saved only when a save would
+  record other sessions than the last sidecar holds (`would_change`: one pane
+  listing and process walk, no tmux-resurrect save).
 
 After a change it waits until nothing changed for SETTLE seconds, or MAX_WAIT
 seconds after the first change of a burst, then runs tmux-resurrect's own save
@@ -32,13 +36,39 @@ it within RECHECK seconds). The sentinel exits when its tmux server does.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import sys
 import time
 from pathlib import Path
 
 from assistant_resurrect import paths
+
+# (re-exported: the commands and tests use them from here too)
+from assistant_resurrect.events import (
+    LOG,
+    OPTION,
+    REQUEST,
+    _server,
+    _try_lock,
+    enabled,
+    ensure,
+    held,
+    lock_path,
+    request,
+    restore_done,
+)
+
+__all__ = [
+    "LOG",
+    "OPTION",
+    "REQUEST",
+    "enabled",
+    "ensure",
+    "held",
+    "lock_path",
+    "request",
+    "restore_done",
+    "run",
+]
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
@@ -47,124 +77,13 @@ if TYPE_CHECKING:
     from assistant_resurrect.log import Log
     from assistant_resurrect.tmux import Tmux
 
+
 POLL = 0.5
 SETTLE = 1.0
 MAX_WAIT = 2.5
 STARTUP_SLACK = 2.0  # seconds before start within which a change counts as new
 RECHECK = 10.0  # seconds between checks of the option and of the save script
 SAVE_TIMEOUT = 120.0
-OPTION = "@assistant-resurrect-event-save"
-REQUEST = "event-request"
-LOG = "assistant-events.log"
-
-
-def enabled(value: str) -> bool:
-    return value.strip().lower() not in ("off", "0", "no", "false")
-
-
-def lock_path(state: Path, server_pid: str) -> Path:
-    return state / f"sentinel-{server_pid}.lock"
-
-
-def _server(tmux: Tmux) -> tuple[str, str]:
-    """(socket path, server pid) of the tmux server `tmux` talks to: from $TMUX
-    inside tmux (hooks, no tmux call), else asked."""
-    inside = os.environ.get("TMUX", "").split(",")
-    if not tmux.socket_args and len(inside) >= 2 and inside[0] and inside[1].isdigit():
-        return inside[0], inside[1]
-    rec = tmux.query(["display-message", "-p"], ("socket_path", "pid"))
-    if len(rec) != 1 or len(rec[0]) != 2 or not rec[0][1].isdigit():
-        from assistant_resurrect.errors import TmuxError
-
-        raise TmuxError("tmux did not say its socket and pid")
-    return rec[0][0], rec[0][1]
-
-
-def _try_lock(path: Path) -> Optional[int]:
-    """An fd holding an exclusive flock on `path`, or None when another holds it."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            return None
-        raise
-    return fd
-
-
-def held(path: Path) -> bool:
-    """Whether another process holds the flock on `path` (False when it does not exist)."""
-    if not path.exists():
-        return False
-    try:
-        fd = _try_lock(path)
-    except OSError:
-        return False
-    if fd is None:
-        return True
-    os.close(fd)
-    return False
-
-
-def ensure(tmux: Tmux, log: Log) -> None:
-    """Start this server's sentinel in the background unless it runs or is off."""
-    try:
-        if not enabled(tmux.settings.get(OPTION)):
-            return
-        state = paths.state_dir(create=True)
-        socket, pid = _server(tmux)
-        if held(lock_path(state, pid)):
-            return
-        from assistant_resurrect.pending import agent_argv
-
-        argv = [*agent_argv(), "-S", socket, "sentinel"]
-        _detach(argv)
-    except Exception as exc:  # event saves are a bonus: never fail the caller
-        log(f"event saves not started: {exc}")
-
-
-def _detach(argv: list[str]) -> None:
-    """Run argv in its own session, stdio on /dev/null, not waited for (a double
-    fork: the grandchild is reparented, never left a zombie of the caller)."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.setsid()
-            if os.fork() != 0:
-                os._exit(0)
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-            exe = argv[0]
-            os.execv(exe, argv)
-        finally:
-            os._exit(127)
-    os.waitpid(pid, 0)
-
-
-def restore_done(tmux: Tmux, log: Log) -> None:
-    """After restore's typing: event saves may go on (and start)."""
-    ensure(tmux, log)
-
-
-def request(reason: str = "") -> int:
-    """`assistant-resurrect event`: ask the sentinel for a save now."""
-    try:
-        state = paths.state_dir(create=True)
-        path = state / REQUEST
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        try:
-            os.write(fd, f"{time.time():.3f} {reason}\n".encode())
-        finally:
-            os.close(fd)
-        os.utime(state)  # a rewrite in place does not change the folder's mtime
-    except Exception as exc:
-        sys.stderr.write(f"assistant-resurrect: event not recorded: {exc}\n")
-        return 1
-    return 0
 
 
 def _stat(path: str) -> tuple[int, int]:
@@ -225,30 +144,74 @@ def busy(tmux: Tmux, scripts: list[str]) -> Optional[str]:
 
 
 def save_now(script: str, socket: str, server_pid: str, log: Log) -> bool:
-    """Run tmux-resurrect's save script quietly against this server."""
+    """Run tmux-resurrect's save script quietly against this server; stopped (its
+    whole process group) if the server dies meanwhile, so that it never saves a
+    new server started on the same socket."""
+    import signal
     import subprocess
 
     env = dict(os.environ)
     env["TMUX"] = f"{socket},{server_pid},0"
     env.pop("TMUX_PANE", None)
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             [script, "quiet"],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            timeout=SAVE_TIMEOUT,
-            check=False,
+            start_new_session=True,
         )
-    except (OSError, subprocess.SubprocessError) as exc:
+    except OSError as exc:
         log(f"event save failed: {exc}")
         return False
-    if done.returncode != 0:
-        err = done.stderr.decode(errors="replace").strip().splitlines()
-        log(f"event save: {script} exited {done.returncode}: {err[-1] if err else ''}")
+    deadline = time.monotonic() + SAVE_TIMEOUT
+    while proc.poll() is None:
+        if not _alive(int(server_pid)) or time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            log(
+                "event save stopped: "
+                + ("the server is gone" if not _alive(int(server_pid)) else "too slow")
+            )
+            return False
+        time.sleep(0.1)
+    err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace").strip()
+    if proc.returncode != 0:
+        lines = err.splitlines()
+        log(f"event save: {script} exited {proc.returncode}: {lines[-1] if lines else ''}")
         return False
     return True
+
+
+def would_change(socket: str) -> bool:
+    """Whether a save now would record other sessions than the last sidecar holds
+    (which tool in which pane, which session, fresh or not): a tool's store
+    file changes with every message, most of which change no session."""
+    from assistant_resurrect import store
+    from assistant_resurrect.log import Log
+    from assistant_resurrect.save import collect
+    from assistant_resurrect.tmux import Tmux
+
+    tmux = Tmux(socket_path=socket)
+    now = {
+        (s.pane, s.tool, s.session_id or None, s.fresh)
+        for s in collect(tmux, tmux.list_panes(), Log(None))
+    }
+    layout = store.last_layout(tmux.settings.resurrect_dir)
+    if layout is None:
+        return True
+    try:
+        doc = store.read(store.sidecar_for(layout))
+    except Exception:
+        return True
+    saved = set()
+    for e in doc.get("sessions") or []:
+        if isinstance(e, dict):
+            fresh = not e.get("session_id") and e.get("id_source") == "fresh"
+            saved.add((e.get("pane"), e.get("tool"), e.get("session_id") or None, fresh))
+    return now != saved
 
 
 def _alive(pid: int) -> bool:
@@ -281,8 +244,10 @@ def run(tmux: Tmux) -> int:
     first_change = last_change = 0.0
     # A change made while this process started (after the save that started it,
     # before this first look) would be in the baseline: treat a recent one as new.
+    hooked = False
     if max(m for m, _ in last) >= (started - STARTUP_SLACK) * 1e9:
         first_change = last_change = time.monotonic()
+        hooked = True
     next_check = 0.0
     script = ""
     scripts: list[str] = []
@@ -309,6 +274,8 @@ def run(tmux: Tmux) -> int:
             scripts = [script, opts["@resurrect-restore-script-path"]]
         sig = signature(state, files)
         if sig != last:
+            if sig[0] != last[0]:
+                hooked = True  # a hook, the plugin or `event`: always saved
             last = sig
             if not first_change:
                 first_change = now
@@ -329,6 +296,13 @@ def run(tmux: Tmux) -> int:
             continue  # the change stays pending until it is done
         first_change = 0.0
         waited = ""
+        if not hooked:
+            try:
+                if not would_change(socket):
+                    continue
+            except Exception as exc:
+                log(f"cannot tell whether the sessions changed ({exc}); saving")
+        hooked = False
         before = time.monotonic()
         if save_now(script, socket, server_pid, log):
             saves += 1

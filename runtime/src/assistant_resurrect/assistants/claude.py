@@ -128,6 +128,7 @@ class Claude(Assistant):
     not_session_options = ONE_SHOT
     display_name = "Claude Code"
     agent_hooks = ("claude-session-start", "claude-session-end")
+    evidence = frozenset({"state-file", "sessions-registry"})
     not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {
