@@ -173,24 +173,26 @@ def test_two_tuis_in_one_directory_keep_their_own_threads(proc: Proc) -> None:
     assert find(proc, a) == (T1, "logs-db")
 
 
-def test_new_without_a_message_is_a_fresh_start(proc: Proc) -> None:
+def test_a_thread_without_a_row_here_is_left_to_the_next_strategies(proc: Proc) -> None:
+    """`/new` without a message (no `threads` row yet), or a pairing that lands
+    on no thread of this directory: the daemon rows do not answer."""
     logs, t = Logs(proc), proc.start
     logs.tui(proc.pid, t + 0.5)
     logs.request(t + 1, "thread/resume", 2)
     logs.resumed(t + 1.5, 2, T_OLD)
-    logs.created(t + 3, 2, T2)  # /new: a thread, no row in `threads` yet
+    logs.created(t + 3, 2, T2)
     state_db(proc, [T_OLD])
-    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (None, FRESH)
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T_OLD, "args")
 
 
-def test_fresh_codex_without_a_message_is_a_fresh_start(proc: Proc) -> None:
+def test_in_process_rows_answer_and_show_no_conversation_yet(proc: Proc) -> None:
     logs, t = Logs(proc), proc.start
     logs.tui(proc.pid, t + 0.5)
-    logs.request(t + 1, "thread/start", 2)
-    state_db(proc, [T_OLD])
-    assert find(proc, found(proc, proc.pid, t, [])) == (None, FRESH)
-    # launched to resume, nothing else yet: the arguments answer
-    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T_OLD, "args")
+    logs.row(t + 2, "codex_core::session", "turn", f"pid:{proc.pid}:u", T1)
+    state_db(proc, [T1, T_OLD])
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T1, "logs-db")
+    logs.row(t + 3, "codex_core::session", "new", f"pid:{proc.pid}:u", T2)  # /new
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (None, FRESH)
 
 
 def test_rows_of_an_earlier_process_with_the_same_pid_do_not_count(proc: Proc) -> None:
@@ -214,11 +216,14 @@ def test_resume_by_name_saves_the_thread_it_names(proc: Proc) -> None:
 
 
 def test_watch_files(proc: Proc) -> None:
-    Logs(proc)
-    state_db(proc, [])
     codex = by_name("codex")
     assert codex is not None
     base = proc.home / ".codex"
+    before = codex.watch_files(str(proc.home))  # no Codex run yet: 0.169's names
+    Logs(proc)
+    state_db(proc, [])
+    (base / "state_4.sqlite").write_text("")  # an older schema's file
+    assert codex.watch_files(str(proc.home)) == before
     assert codex.watch_files(str(proc.home)) == [
         str(base / "state_5.sqlite"),
         str(base / "state_5.sqlite-wal"),

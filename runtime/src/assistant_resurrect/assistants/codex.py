@@ -10,10 +10,12 @@ Session ID strategies, in evidence order (first answer wins; 0.169.0):
    ConnectionId(C)`). The TUIs (rows with a `codex_tui::` target) and the
    daemon's `codex-tui` connections that started or resumed a thread are
    paired in start order; the last thread this process's connection created
-   or resumed is its session (`/new`, `/resume`, the picker included). A
-   thread there that has no row in `threads` yet (a `/new` without a message)
-   means no conversation yet: NO_CONVERSATION. A TUI in-process (no daemon)
-   logs the thread IDs under its own pid: those rows answer directly;
+   or resumed is its session (`/new`, `/resume`, the picker included), taken
+   only when `threads` has it in this directory (a real run paired some
+   panes wrongly: then the next strategies answer). A TUI with an in-process
+   app server logs the thread IDs under its own pid: those rows answer
+   directly, and a thread there with no `threads` row yet (a `/new` without
+   a message) is NO_CONVERSATION;
 2. `args`: `resume <id>` (or `resume <name>`, resolved through
    `session_index.jsonl`, the file `/rename` writes): only reached while the
    process has produced no evidence;
@@ -265,10 +267,10 @@ class Codex(Assistant):
         (`/new`, `/resume`, the picker), rename and message."""
         folder = os.path.join(home, ".codex")
         out = []
-        for pattern in (STATE_DB, LOGS_DB):
-            path = self.newest(folder, pattern)
-            if path:
-                out += [path, path + "-wal"]
+        for pattern, default in ((STATE_DB, "state_5.sqlite"), (LOGS_DB, "logs_2.sqlite")):
+            # before Codex's first run: the names 0.169.0 creates
+            path = self.newest(folder, pattern) or os.path.join(folder, default)
+            out += [path, path + "-wal"]
         return [*out, os.path.join(folder, "session_index.jsonl")]
 
     # -- strategies ----------------------------------------------------------
@@ -308,7 +310,8 @@ class Codex(Assistant):
                 (uuid,),
             ).fetchone()
             if row:  # an in-process app server: its rows name the threads
-                return str(row[0])
+                tid = str(row[0])
+                return tid if self._thread_cwd(ctx, found, tid) else NO_CONVERSATION
             conn_id, server = self._connection(conn, lo, [u for u, _ in tuis], uuid)
             if conn_id is None:
                 return None
@@ -324,17 +327,12 @@ class Codex(Assistant):
                 m = CONNECTION.search(body or "")
                 if m and m.group(1) == conn_id:
                     last = str(tid)
-            if last is None:
-                # Connected, and no thread yet: a fresh Codex (no message), unless
-                # it was launched to resume one (then the arguments say which).
-                return (
-                    None
-                    if self.resume_target(found) or self.resume_flags(found)
-                    else (NO_CONVERSATION)
-                )
-            return (
-                last if self._has_conversation(ctx, found, last) is not False else (NO_CONVERSATION)
-            )
+            # The pairing of TUIs and daemon connections is by start order: its
+            # answer is taken only for a thread of this very directory (a real
+            # 0.169 run paired some panes wrongly); otherwise the next strategies.
+            if last is None or self._thread_cwd(ctx, found, last) != self.session_cwd(found):
+                return None
+            return last
 
         result: Optional[str] = _sqlite.read(
             path, "logs", LOG_COLUMNS, run, ctx.log, f"codex pid {found.pid}"
@@ -368,18 +366,19 @@ class Codex(Assistant):
         daemon, cid = ordered[index]
         return cid, daemon
 
-    def _has_conversation(self, ctx: Context, found: Found, sid: str) -> Optional[bool]:
-        """Whether the `threads` table has `sid` (a thread gets its row with its
-        first message); None when the state database cannot be read."""
+    def _thread_cwd(self, ctx: Context, found: Found, sid: str) -> Optional[str]:
+        """The cwd of thread `sid` in the `threads` table (a thread gets its row
+        with its first message); None when it has none or cannot be read."""
         path = self.state_db(ctx, found)
         if path is None:
             return None
         from assistant_resurrect.assistants import _sqlite
 
-        def run(conn: Any, cols: set[str]) -> bool:
-            return conn.execute("SELECT 1 FROM threads WHERE id = ?", (sid,)).fetchone() is not None
+        def run(conn: Any, cols: set[str]) -> Optional[str]:
+            row = conn.execute("SELECT cwd FROM threads WHERE id = ?", (sid,)).fetchone()
+            return str(row[0]) if row else None
 
-        result: Optional[bool] = _sqlite.read(
+        result: Optional[str] = _sqlite.read(
             path, "threads", THREAD_COLUMNS, run, ctx.log, f"codex pid {found.pid}"
         )
         return result
