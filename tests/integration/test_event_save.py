@@ -23,7 +23,7 @@ from libtmux import Server
 from assistant_resurrect import sentinel
 from assistant_resurrect.fileio import locked
 from assistant_resurrect.typist import RESTORE_LOCK
-from tests.helpers import RUNTIME_SRC, Agent, start_in_pane, wait_for
+from tests.helpers import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
 
 BUNDLE = Path(os.environ.get("AR_SHARED_DIR", str(Path(__file__).resolve().parents[3] / "shared")))
 RESURRECT_BUNDLE = BUNDLE / "mirrors" / "tmux-resurrect.bundle"
@@ -206,3 +206,37 @@ def test_the_option_off_stops_it_and_keeps_it_from_starting(evented: Server) -> 
     time.sleep(1)
     lock = sentinel.lock_path(state_dir(), str(server_pid(evented)))
     assert not sentinel.held(lock)
+
+
+def test_a_store_file_change_saves_only_when_a_session_changed(
+    evented: Server, agent: Agent, home: Path
+) -> None:
+    """Claude appends every prompt to ~/.claude/history.jsonl (a watched file):
+    a prompt that changes no session costs no save; a new session does."""
+    history = home / ".claude" / "history.jsonl"
+    history.parent.mkdir(exist_ok=True)
+    history.write_text("{}\n")
+    resurrect_save(evented)
+    sentinel_pid(evented)
+    settled()
+    before = event_saves()
+    with history.open("a") as fh:
+        fh.write('{"display": "a prompt"}\n')
+    wait_for(
+        lambda: "a store file changed, no session did: not saved" in events_log(),
+        timeout=30,
+        what="the sentinel's look at the sessions",
+        on_fail=events_log,
+    )
+    assert event_saves() == before
+    pane = evented.sessions[0].windows[0].panes[0]
+    start_in_pane(pane, f"claude --resume {SID}")  # no hook: only the store shows it
+    wait_for(lambda: records("claude"), what="claude started")
+    with history.open("a") as fh:
+        fh.write('{"display": "the first prompt"}\n')
+    wait_for(
+        lambda: [s.get("session_id") for s in last_sessions(agent)] == [SID],
+        timeout=30,
+        what="the new session saved",
+        on_fail=events_log,
+    )

@@ -299,6 +299,7 @@ def run(tmux: Tmux) -> int:
         if not hooked:
             try:
                 if not would_change(socket):
+                    log("a store file changed, no session did: not saved")
                     continue
             except Exception as exc:
                 log(f"cannot tell whether the sessions changed ({exc}); saving")
