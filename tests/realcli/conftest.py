@@ -438,9 +438,22 @@ def _prepare_home(env: RealEnv) -> None:
     if PLUGIN.exists():
         env.write(".config/opencode/plugins/assistant-resurrect.js", PLUGIN.read_text())
     # Gemini CLI: API-key auth chosen, the test folders trusted.
+    ghook = f'test -n "${NO_HOOK_ENV}" || {env.agent} hook gemini-session-'
     env.write(
         ".gemini/settings.json",
-        json.dumps({"security": {"auth": {"selectedType": "gemini-api-key"}}}),
+        json.dumps(
+            {
+                "security": {"auth": {"selectedType": "gemini-api-key"}},
+                "hooks": {
+                    "SessionStart": [
+                        {"matcher": "", "hooks": [{"type": "command", "command": ghook + "start"}]}
+                    ],
+                    "SessionEnd": [
+                        {"matcher": "", "hooks": [{"type": "command", "command": ghook + "end"}]}
+                    ],
+                },
+            }
+        ),
     )
     env.write(
         ".gemini/trustedFolders.json",

@@ -422,3 +422,11 @@ def test_every_filter_is_registered_and_documented():
     for name, func in registered.items():
         assert name == "assistant_resurrect_" + func.__name__
         assert func.__doc__
+
+
+def test_dir_candidates_with_gemini_settings():
+    """~/.gemini, when the role creates it for Gemini CLI's hooks, is removed again."""
+    args = ("/home/u", ".local/share/ar", ".local/bin", ".config/ar", ".claude/settings.json")
+    without = filters.dir_candidates(*args, ".config/opencode/plugins")
+    found = filters.dir_candidates(*args, ".config/opencode/plugins", ".gemini/settings.json")
+    assert set(found) - set(without) == {"/home/u/.gemini"}

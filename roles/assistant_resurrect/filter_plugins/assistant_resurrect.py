@@ -213,6 +213,7 @@ def dir_candidates(
     config_dir: Any,
     claude_settings: Any,
     opencode_dir: Any,
+    gemini_settings: Any = None,
 ) -> list[str]:
     """The folders the role may create for a user living in ``home``.
 
@@ -228,6 +229,7 @@ def dir_candidates(
         under(bin_dir, home),
         posixpath.dirname(under(config_dir, home)),
         posixpath.dirname(under(claude_settings, home)),
+        *([posixpath.dirname(under(gemini_settings, home))] if gemini_settings else []),
         opencode,
         posixpath.dirname(opencode),
         home + "/.config/systemd/user/default.target.wants",

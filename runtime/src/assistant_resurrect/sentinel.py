@@ -271,6 +271,11 @@ def run(tmux: Tmux) -> int:
                 log(f"sentinel {os.getpid()}: {OPTION} is off; stopping")
                 return 0
             script = opts["@resurrect-save-script-path"]
+            # Files a tool creates later (a new project's log) are watched too.
+            new_files = watched(home)
+            if new_files != files:
+                files = new_files
+                last = signature(state, files)
             scripts = [script, opts["@resurrect-restore-script-path"]]
         sig = signature(state, files)
         if sig != last:
