@@ -231,3 +231,21 @@ def test_watch_files(proc: Proc) -> None:
         str(base / "logs_2.sqlite-wal"),
         str(base / "session_index.jsonl"),
     ]
+
+
+def test_a_plain_codex_without_a_thread_since_it_started_is_a_fresh_start(proc: Proc) -> None:
+    """No thread of its directory was created or updated since it started: no
+    message was sent, so restore starts `codex` afresh instead of skipping it."""
+    state_db(proc, [])
+    f = found(proc, proc.pid, proc.start, ["-m", "o3"])
+    assert find(proc, f) == (None, "fresh")
+
+
+def test_a_thread_since_the_start_or_a_resume_is_never_a_fresh_start(proc: Proc) -> None:
+    tid = "019a2b3c-0000-7000-8000-000000000001"
+    state_db(proc, [tid])
+    assert find(proc, found(proc, proc.pid, proc.start, [])) == (tid, "threads-db")
+    other = "019a2b3c-0000-7000-8000-000000000002"
+    claimed = {tid: proc.pid + 1}  # the thread is another pane's: unsure, not fresh
+    assert find(proc, found(proc, proc.pid, proc.start, []), claimed) == (None, None)
+    assert find(proc, found(proc, proc.pid, proc.start, ["resume", other])) == (other, "args")

@@ -119,8 +119,9 @@ def test_threads_db_resume_last_without_new_message(proc: Proc) -> None:
         ],
     )
     assert proc.find("codex", [*CODEX, "resume", "--last"]) == (T_OLD, "threads-db")
-    # a plain start does not pick an old thread
-    assert proc.find("codex", [*CODEX]) == (None, None)
+    # a plain start does not pick an old thread: nothing since it started, so it
+    # had no conversation yet (a fresh start)
+    assert proc.find("codex", [*CODEX]) == (None, "fresh")
 
 
 def test_threads_db_follows_cd_option(proc: Proc) -> None:

@@ -179,7 +179,42 @@ class Codex(Assistant):
             ("threads-db", self.id_from_threads),
             ("rollouts", self.id_from_rollouts),
             ("session-tags", self.id_from_session_tags),
+            ("no-thread", self.fresh_if_no_thread),
         ]
+
+    def fresh_if_no_thread(self, ctx: Context, found: Found) -> Optional[str]:
+        """NO_CONVERSATION for a plain `codex` (no `resume`/`fork`) when the threads
+        table holds no thread of its directory created or updated since it
+        started: Codex makes the row with the first message, so none was sent
+        (a fresh start, not a pane left at the shell). Unsure (no readable
+        table): None."""
+        toks, sub = self._split(found.launch.args)
+        if sub is not None and toks[sub].raw[0] in SESSION_SUBCOMMANDS:
+            return None
+        cwd = self.session_cwd(found)
+        path = self.state_db(ctx, found)
+        if cwd is None or path is None:
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: Any, cols: set[str]) -> Optional[str]:
+            since = int(found.start - _files.MTIME_SLACK)
+            row = conn.execute(
+                "SELECT 1 FROM threads WHERE cwd = ? AND (created_at >= ? OR updated_at >= ?) "
+                "LIMIT 1",
+                (cwd, since, since),
+            ).fetchone()
+            return None if row else NO_CONVERSATION
+
+        result: Optional[str] = _sqlite.read(
+            path,
+            "threads",
+            ("cwd", "created_at", "updated_at"),
+            run,
+            ctx.log,
+            f"codex pid {found.pid}",
+        )
+        return result
 
     def resume_target(self, found: Found) -> Optional[str]:
         """The session `resume <id-or-name>` names (None: no such argument)."""
