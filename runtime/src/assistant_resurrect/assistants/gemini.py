@@ -191,6 +191,7 @@ class Gemini(Assistant):
     not_session_options = NOT_SESSION_OPTIONS
     display_name = "Gemini CLI"
     agent_hooks = ("gemini-session-start", "gemini-session-end")
+    evidence = frozenset({"hook-state"})
     not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
         {
