@@ -139,12 +139,6 @@ def resumed(c: Crash, pane: str) -> list[str]:
     return c.argv_in(c.pane_after(pane), "codex")
 
 
-@pytest.mark.xfail(
-    reason="Codex 0.169 TUIs share one app-server daemon; pairing a TUI with its "
-    "connection by start order is not yet reliable (see the codex module docstring), "
-    "and a fresh codex with no message is still saved without an ID",
-    strict=False,
-)
 def test_codex_switches_survive_a_crash(crash: Crash, real: RealEnv) -> None:
     require("codex")
     # `codex`, a message, `/new`, a message

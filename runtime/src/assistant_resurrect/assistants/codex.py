@@ -175,12 +175,60 @@ class Codex(Assistant):
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
             ("logs-db", self.id_from_logs),
+            ("new-thread", self.id_from_new_thread),
             ("args", self.id_from_args),
             ("threads-db", self.id_from_threads),
             ("rollouts", self.id_from_rollouts),
             ("session-tags", self.id_from_session_tags),
             ("no-thread", self.fresh_if_no_thread),
         ]
+
+    def _alone_in_cwd(self, ctx: Context, found: Found, cwd: str) -> bool:
+        """No other Codex session process works in `cwd` (the snapshot's)."""
+        from assistant_resurrect.assistants.base import parse_launch
+
+        mine = set(found.pids) | {found.pid}
+        for pid, proc in ctx.snap.procs.items():
+            if pid in mine or proc.comm not in ("codex", "node"):
+                continue
+            launch = parse_launch(ctx.snap.argv(pid))
+            if launch is None or not self.match(launch) or not self.is_session(launch.args):
+                continue
+            if ctx.snap.cwd(pid) == cwd and not (set(found.pids) & {proc.ppid}):
+                return False
+        return True
+
+    def id_from_new_thread(self, ctx: Context, found: Found) -> Optional[str]:
+        """A `codex resume X` that made a new thread since it started (`/new` and a
+        message): the one thread of its directory *created* since then, when no
+        other Codex works in that directory (else unsure: None). Outranks the
+        `resume X` of its command line, which it has left."""
+        if self.resume_target(found) is None:
+            return None
+        left = self.id_from_args(ctx, found)
+        cwd = self.session_cwd(found)
+        path = self.state_db(ctx, found)
+        if cwd is None or path is None or not self._alone_in_cwd(ctx, found, cwd):
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: Any, cols: set[str]) -> Optional[str]:
+            since = int(found.start - _files.MTIME_SLACK)
+            user = (
+                " AND COALESCE(thread_source, 'user') = 'user'" if "thread_source" in cols else ""
+            )
+            rows = conn.execute(
+                "SELECT id FROM threads WHERE cwd = ? AND created_at >= ? AND archived = 0 "
+                f"AND id != ?{user} ORDER BY created_at DESC LIMIT 1",
+                (cwd, since, left or ""),
+            ).fetchall()
+            sid = str(rows[0][0]) if rows else None
+            return sid if sid and _files.unclaimed(ctx, found, sid) else None
+
+        result: Optional[str] = _sqlite.read(
+            path, "threads", THREAD_COLUMNS, run, ctx.log, f"codex pid {found.pid}"
+        )
+        return result
 
     def fresh_if_no_thread(self, ctx: Context, found: Found) -> Optional[str]:
         """NO_CONVERSATION for a plain `codex` (no `resume`/`fork`) when the threads
