@@ -82,6 +82,7 @@ class OpenCode(Assistant):
     resume_form = ("-s",)
     display_name = "OpenCode"
     plugin_files = ("opencode/assistant-resurrect.js",)
+    evidence = frozenset({"tui-state", "plugin-state"})
     value_options = frozenset(
         {
             "--model",
