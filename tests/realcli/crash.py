@@ -191,7 +191,9 @@ class Crash:
             rest = self.changed_at + AFTER_CHANGE - time.time()
             if rest > 0:
                 time.sleep(rest)
-        DELAYS.append((self.name, self._delay()))
+        if self.changed_at is not None:  # (a second crash with no new change: no figure)
+            DELAYS.append((self.name, self._delay()))
+            self.changed_at = None
         listing = self.tmux(
             "list-panes", "-a", "-F", "#{pane_id} #{session_name}:#{window_index}.#{pane_index}"
         )
