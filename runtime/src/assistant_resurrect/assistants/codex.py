@@ -278,7 +278,13 @@ class Codex(Assistant):
         value = self.resume_target(found)
         if value is None or self.valid_session_id(value):
             return value
-        return self.thread_by_name(ctx, found, value)
+        sid = self.thread_by_name(ctx, found, value)
+        if sid is None:
+            ctx.log(
+                f"codex pid {found.pid}: 'resume {value}' is an invalid session ID and no "
+                "session name in session_index.jsonl; ignored"
+            )
+        return sid
 
     def thread_by_name(self, ctx: Context, found: Found, name: str) -> Optional[str]:
         """The thread `codex resume <name>` opens: the latest entry of that name
