@@ -272,3 +272,40 @@ def test_resume_x_then_new_and_a_message_without_logs_saves_the_new_thread(proc:
     conn.commit()
     conn.close()
     assert find(proc, found(proc, proc.pid, proc.start, ["resume", x])) == (new, "new-thread")
+
+
+def test_a_tui_whose_rows_are_not_in_the_database_yet_still_pairs(
+    proc: Proc, tmp_path: Path
+) -> None:
+    """Two live Codex TUIs in one directory; the second one's own rows have not
+    reached the database yet (CI saw this): the running processes give the
+    start order, and each keeps its own thread."""
+    import shutil
+    import subprocess
+
+    from assistant_resurrect import procs
+
+    binary = tmp_path / "bin" / "codex"
+    binary.parent.mkdir()
+    shutil.copy("/bin/sleep", binary)
+    a_proc = subprocess.Popen([str(binary), "600"])
+    time.sleep(0.3)
+    b_proc = subprocess.Popen([str(binary), "601"])
+    try:
+        snap = procs.snapshot()
+        a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
+        logs = Logs(proc)
+        logs.tui(a_proc.pid, a_start + 0.5)  # B's TUI rows: not yet written
+        logs.request(a_start + 1.0, "thread/start", 2)  # A's connection
+        logs.request(b_start + 1.0, "thread/start", 5)  # B's
+        logs.created(b_start + 2, 5, T3)  # B's message first
+        logs.created(b_start + 3, 2, T1)  # then A's
+        state_db(proc, [T1, T3])  # T3 updated last: the store alone would swap them
+        a = found(proc, a_proc.pid, a_start, [])
+        b = found(proc, b_proc.pid, b_start, [])
+        assert find(proc, a) == (T1, "logs-db")
+        assert find(proc, b) == (T3, "logs-db")
+    finally:
+        for p in (a_proc, b_proc):
+            p.kill()
+            p.wait()

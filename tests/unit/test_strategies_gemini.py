@@ -197,6 +197,18 @@ def test_a_new_gemini_without_a_message_is_a_fresh_start(proc: Proc) -> None:
     assert proc.find("gemini", [*GEMINI]) == (None, FRESH)
 
 
+def test_a_shorter_message_list_while_reopening_keeps_the_conversation(proc: Proc) -> None:
+    """While Gemini reopens a session it may write a `$set` of a message list
+    without the exchange before the whole list: a save in between still finds
+    the conversation (CI saw `--resume latest` saved as a fresh start)."""
+    register(proc, "proj")
+    path = chat(proc, "proj", G_NEW)
+    with path.open("a") as fh:
+        fh.write(json.dumps({"$set": {"sessionId": G_NEW}}) + "\n")
+        fh.write(json.dumps({"$set": {"messages": CONTEXT_ONLY}}) + "\n")
+    assert proc.find("gemini", [*GEMINI, "--resume", "latest"]) == (G_NEW, "chats")
+
+
 def test_a_rewound_conversation_is_not_resumable(proc: Proc) -> None:
     register(proc, "proj")
     path = chat(proc, "proj", G_NEW)

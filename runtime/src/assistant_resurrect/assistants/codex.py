@@ -7,15 +7,17 @@ Session ID strategies, in evidence order (first answer wins; 0.169.0):
    socket; the daemon logs, per connection, the threads it creates
    (`thread_start.create_thread ... app_server.connection_id=C`, with the
    row's `thread_id`) and resumes (`... resume response thread_id=T ...
-   ConnectionId(C)`). The TUIs (rows with a `codex_tui::` target) and the
-   daemon's `codex-tui` connections that started or resumed a thread are
-   paired in start order; the last thread this process's connection created
-   or resumed is its session (`/new`, `/resume`, the picker included), taken
-   only when `threads` has it in this directory (a real run paired some
-   panes wrongly: then the next strategies answer). A TUI with an in-process
-   app server logs the thread IDs under its own pid: those rows answer
-   directly, and a thread there with no `threads` row yet (a `/new` without
-   a message) is NO_CONVERSATION;
+   ConnectionId(C)`). The TUIs (the running Codex processes by their start,
+   and exited ones by their first `codex_tui::` row: a TUI's own rows may
+   reach the database seconds late) and the daemon's `codex-tui` connections
+   that started or resumed a thread are paired in start order; the last
+   thread this process's connection created or resumed is its session
+   (`/new`, `/resume`, the picker included), taken only when `threads` has
+   it in this directory (a real run paired some panes wrongly: then the next
+   strategies answer). A TUI with an in-process app server logs the thread
+   IDs under its own pid: those rows answer directly, and a thread there
+   with no `threads` row yet (a `/new` without a message) is
+   NO_CONVERSATION;
 2. `args`: `resume <id>` (or `resume <name>`, resolved through
    `session_index.jsonl`, the file `/rename` writes): only reached while the
    process has produced no evidence;
@@ -374,34 +376,45 @@ class Codex(Assistant):
         since = found.start - _files.MTIME_SLACK
         from assistant_resurrect.assistants import _sqlite
 
+        live = self._live_sessions(ctx, since - DAEMON_WINDOW)
+        mine = next((i for i, (_, group) in enumerate(live) if pids & group), None)
+        if mine is None:  # not in the snapshot's list (another name): itself, by its start
+            live.append((found.start, pids))
+            live.sort(key=lambda item: item[0])
+            mine = next(i for i, (_, group) in enumerate(live) if group is pids)
+
         def run(conn: Any, cols: set[str]) -> Optional[str]:
             lo = int(since - DAEMON_WINDOW)
-            # The TUIs that logged in the window, in start order.
+            # The TUIs that logged in the window, and the live ones (a TUI's
+            # rows may reach the database seconds late), in start order: a
+            # live TUI by its process start, one that exited by its first row.
             tuis = conn.execute(
                 "SELECT process_uuid, MIN(ts * 1000000000 + ts_nanos) AS first FROM logs "
                 "WHERE ts >= ? AND target LIKE 'codex_tui%' GROUP BY process_uuid ORDER BY first",
                 (lo,),
             ).fetchall()
-            ours = [
-                (u, first)
-                for u, first in tuis
-                if isinstance(u, str)
-                and u.split(":")[1:2]
-                and u.split(":")[1] in pids
-                and first >= since * 1e9
-            ]
-            if not ours:
-                return None
-            uuid = ours[-1][0]
-            row = conn.execute(
-                "SELECT thread_id FROM logs WHERE process_uuid = ? AND thread_id IS NOT NULL "
-                "ORDER BY ts DESC, ts_nanos DESC, id DESC LIMIT 1",
-                (uuid,),
-            ).fetchone()
-            if row:  # an in-process app server: its rows name the threads
-                tid = str(row[0])
-                return tid if self._thread_cwd(ctx, found, tid) else NO_CONVERSATION
-            conn_id, server = self._connection(conn, lo, [u for u, _ in tuis], uuid)
+            order = {f"live:{i}": start * 1e9 for i, (start, _) in enumerate(live)}
+            uuid: Optional[str] = None
+            for u, first in tuis:
+                if not isinstance(u, str):
+                    continue
+                pid = u.split(":")[1] if u.count(":") >= 2 else ""
+                group = next((i for i, (_, g) in enumerate(live) if pid in g), None)
+                if group is None:
+                    order[u] = float(first)
+                elif group == mine and first >= since * 1e9:
+                    uuid = u
+            if uuid is not None:
+                row = conn.execute(
+                    "SELECT thread_id FROM logs WHERE process_uuid = ? AND thread_id IS NOT NULL "
+                    "ORDER BY ts DESC, ts_nanos DESC, id DESC LIMIT 1",
+                    (uuid,),
+                ).fetchone()
+                if row:  # an in-process app server: its rows name the threads
+                    tid = str(row[0])
+                    return tid if self._thread_cwd(ctx, found, tid) else NO_CONVERSATION
+            keys = sorted(order, key=lambda k: order[k])
+            conn_id, server = self._connection(conn, lo, keys, f"live:{mine}")
             if conn_id is None:
                 return None
             last: Optional[str] = None
@@ -428,13 +441,36 @@ class Codex(Assistant):
         )
         return result
 
+    def _live_sessions(self, ctx: Context, since: float) -> list[tuple[float, set[str]]]:
+        """(start, pids as strings) of each running Codex session of the
+        snapshot started since `since`: the outermost session process and the
+        Codex processes below it (the node launcher and its native TUI)."""
+        from assistant_resurrect.assistants.base import parse_launch
+
+        codex: dict[int, float] = {}
+        for pid, proc in ctx.snap.procs.items():
+            if proc.comm not in ("codex", "node"):
+                continue
+            launch = parse_launch(ctx.snap.argv(pid))
+            if launch is not None and self.match(launch) and self.is_session(launch.args):
+                codex[pid] = proc.start
+        out: list[tuple[float, set[str]]] = []
+        for pid, start in codex.items():
+            if ctx.snap.procs[pid].ppid in codex or start < since:
+                continue  # below another session process, or too old to matter
+            group = {str(sub) for sub, _ in ctx.snap.walk(pid) if sub in codex}
+            out.append((start, group | {str(pid)}))
+        out.sort(key=lambda item: item[0])
+        return out
+
     @staticmethod
     def _connection(
         conn: Any, lo: int, tuis: list[str], uuid: str
     ) -> tuple[Optional[str], Optional[str]]:
-        """(connection ID, daemon process_uuid) of TUI `uuid`: the daemon's
-        connections that started or resumed a thread, in order, paired with the
-        TUIs in start order; (None, None) when the two lists do not pair up."""
+        """(connection ID, daemon process_uuid) of TUI `uuid` (a key of `tuis`,
+        which are in start order): the daemon's connections that started or
+        resumed a thread, in order, paired with the TUIs; (None, None) when the
+        two lists do not pair up."""
         conns: dict[tuple[str, str], int] = {}  # (daemon, connection) -> first request
         for puuid, body, when in conn.execute(
             "SELECT process_uuid, feedback_log_body, ts * 1000000000 + ts_nanos FROM logs "

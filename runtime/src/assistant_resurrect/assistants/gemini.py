@@ -86,7 +86,8 @@ def _counts(msg: dict) -> bool:
 def has_exchange(raw: bytes, session_id: str) -> Optional[bool]:
     """Whether a chat file (JSON lines, or a legacy whole JSON) of `session_id`
     holds a message Gemini resumes; None when it is another session's file or
-    not a chat file. Rewinds (`$rewindTo`) and `$set` of messages are applied."""
+    not a chat file. Rewinds (`$rewindTo`) are applied; a `$set` of messages
+    adds to them (a message once written counts until a rewind removes it)."""
     import json
 
     text = raw.decode("utf-8", "replace")
@@ -126,11 +127,12 @@ def has_exchange(raw: bytes, session_id: str) -> Optional[bool]:
         elif isinstance(rec.get("id"), str):
             messages[rec["id"]] = rec
         elif isinstance(upd, dict) and isinstance(upd.get("messages"), list):
-            messages = {
-                m["id"]: m
-                for m in upd["messages"]
-                if isinstance(m, dict) and isinstance(m.get("id"), str)
-            }
+            # Gemini replaces its messages with such a list; here it only adds:
+            # while Gemini reopens a session it may write a shorter list first
+            # (0.61.0), and a save then must not take the session for empty.
+            for m in upd["messages"]:
+                if isinstance(m, dict) and isinstance(m.get("id"), str):
+                    messages[m["id"]] = m
     if head:
         return None
     return any(_counts(m) for m in messages.values())
