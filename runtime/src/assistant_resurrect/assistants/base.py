@@ -285,6 +285,23 @@ class Assistant:
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [("args", self.id_from_args)]
 
+    def state_entry(self, ctx: Context, found: Found) -> Optional[dict]:
+        """Our hook's state file of this process (its own PID, or a same-tool
+        descendant's when started through a wrapper), if its start time matches:
+        a file left by an earlier process with a reused PID is ignored."""
+        from assistant_resurrect.procs import same_start
+
+        for pid in found.pids or [found.pid]:
+            entry = ctx.state.get(self.name, pid)
+            if entry is None:
+                continue
+            proc = ctx.snap.procs.get(pid)
+            if proc is None or not same_start(entry.get("start_time"), proc.start):
+                ctx.log(f"{self.name} pid {pid}: state file is from an earlier process; ignored")
+                continue
+            return entry
+        return None
+
     def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
         for tok in scan(found.launch.args, self.value_options | self.session_options):
             if tok.option in self.session_options and tok.value:

@@ -42,7 +42,6 @@ import sys
 from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import UUID, Assistant, Context, Found, Strategy, scan
 from assistant_resurrect.fileio import open_regular, read_regular
-from assistant_resurrect.procs import same_start
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
@@ -171,20 +170,6 @@ class Claude(Assistant):
             ("args", self.id_from_args),
             ("transcript", self.id_from_transcript),
         ]
-
-    def state_entry(self, ctx: Context, found: Found) -> Optional[dict]:
-        """The SessionStart state file of this Claude (its own PID, or a same-tool
-        descendant when started through a wrapper), if its start time matches."""
-        for pid in found.pids:
-            entry = ctx.state.get("claude", pid)
-            if entry is None:
-                continue
-            proc = ctx.snap.procs.get(pid)
-            if proc is None or not same_start(entry.get("start_time"), proc.start):
-                ctx.log(f"claude pid {pid}: state file is from an earlier process; ignored")
-                continue
-            return entry
-        return None
 
     def id_from_state_file(self, ctx: Context, found: Found) -> Optional[str]:
         entry = self.state_entry(ctx, found)

@@ -260,21 +260,7 @@ class Gemini(Assistant):
         found.sort(reverse=True)
         return [path for _, path in found[:WATCHED]]
 
-    # -- hook-state ------------------------------------------------------------
-    def state_entry(self, ctx: Context, found: Found) -> Optional[dict]:
-        """Our SessionStart record of this Gemini (its own PID, or a same-tool
-        descendant's), if its start time matches."""
-        for pid in found.pids or [found.pid]:
-            entry = ctx.state.get("gemini", pid)
-            if entry is None:
-                continue
-            proc = ctx.snap.procs.get(pid)
-            if proc is None or not same_start(entry.get("start_time"), proc.start):
-                ctx.log(f"gemini pid {pid}: state file is from an earlier process; ignored")
-                continue
-            return entry
-        return None
-
+    # -- hook-state (state_entry: base.py) --------------------------------------
     def id_from_hook_state(self, ctx: Context, found: Found) -> Optional[str]:
         entry = self.state_entry(ctx, found)
         if entry is None:
