@@ -1,0 +1,446 @@
+"""GitHub Copilot CLI (`copilot`, npm package @github/copilot): a node script
+(`npm-loader.js`) that runs the native binary of its platform package
+(`@github/copilot-linux-x64/copilot`, thread name `MainThread`) as a child;
+standalone installs run the native binary directly.
+
+Sessions (1.0.102): one folder per session, `$COPILOT_HOME/session-state/<uuid>/`
+(`COPILOT_HOME` defaults to `~/.copilot`), holding `workspace.yaml` (`id:`,
+`cwd:`, `name:`, `created_at:`, `updated_at:`; written at once) and, from the
+first message on, `events.jsonl` (first line `{"type": "session.start",
+"data": {"sessionId", "startTime", "context": {"cwd"}}}`, then one event a
+line; a resume appends `session.resume`). While a process holds a session
+the folder has `inuse.<pid>.lock` (the pid of the native binary, as text):
+created at start-up for a new session, on `/clear` and `/new` for the next
+one (and removed from the old), and for a resumed session with its first
+message. `open-sessions-state.json` maps each open session to its `openedAt`.
+Resume: `copilot --resume <uuid>` (also `--resume=<id>`, an ID prefix, a
+name, or `--resume` alone for a picker; `--continue` for the most recent;
+`--session-id <uuid>` resumes or names a new one). A session folder without
+`events.jsonl` (no message yet) is not resumable ("No session, task, or name
+matched"): saved as a fresh start (`resumable`).
+
+Session ID strategies, in evidence order:
+1. `inuse-lock`: the session folder holding `inuse.<pid>.lock` of this
+   process (or its native child), written since it started;
+2. `args`: `--resume/-r <uuid>`, `--session-id <uuid>`, or an ID prefix
+   (7+ hex characters) naming exactly one session folder;
+3. `session-state`: the newest session folder of the cwd (`workspace.yaml`
+   `cwd`, after `-C`) whose `events.jsonl` or `workspace.yaml` was written
+   since the process started;
+4. `opened`: the newest session of the cwd that `open-sessions-state.json`
+   says was opened since the process started (`--continue`, `--resume <name>`
+   or the picker, before any message).
+Sessions another live Copilot holds (its `inuse.<pid>.lock`) are never taken
+by 3 and 4.
+
+Code-loading options (1.0.102 --help; policy in base.py):
+`--additional-mcp-config` (inline JSON or `@file`: MCP servers it starts),
+`--plugin-dir` (a plugin folder), `--extension-sdk-path` (code injected into
+extension subprocesses), `--add-dir` (loads the folder's `.github/skills` and
+`.github/agents` as trusted configuration), `--enable-mcp-server` (starts a
+server the settings disable), `--bash-env` (shells source `$BASH_ENV`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from assistant_resurrect.assistants import _files
+from assistant_resurrect.assistants.base import UUID, Assistant, Context, Found, Strategy, scan
+
+TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
+if TYPE_CHECKING:
+    from typing import Optional
+
+PREFIX = re.compile(r"[0-9a-fA-F]{7,35}\Z")
+LOCK = re.compile(r"inuse\.([0-9]{1,10})\.lock\Z")
+WORKSPACE_LIMIT = 64 << 10
+OPEN_LIMIT = 4 << 20
+
+SUBCOMMANDS = frozenset(
+    {
+        "app",
+        "login",
+        "help",
+        "init",
+        "config",
+        "update",
+        "version",
+        "workflow",
+        "sessions",
+        "memories",
+        "plugin",
+        "mcp",
+        "skill",
+        "instruction",
+        "lsp",
+        "sandbox",
+        "completion",
+    }
+)
+NOT_SESSION_OPTIONS = frozenset(
+    {
+        "-p",
+        "--prompt",
+        "--acp",
+        "--connect",  # a remote session, not one of this machine
+        "--environment-host",
+        "-v",
+        "--version",
+        "-h",
+        "--help",
+    }
+)
+VALUE_OPTIONS = frozenset(
+    {
+        "-i",
+        "--interactive",
+        "-p",
+        "--prompt",
+        "--model",
+        "--reasoning-effort",
+        "--context",
+        "--auto-tier",
+        "--agent",
+        "-n",
+        "--name",
+        "--session-id",
+        "--connect",
+        "-C",
+        "--log-dir",
+        "--extension-sdk-path",
+        "--log-level",
+        "--stream",
+        "--output-format",
+        "--share",
+        "--add-dir",
+        "--attachment",
+        "--disable-mcp-server",
+        "--add-github-mcp-toolset",
+        "--add-github-mcp-tool",
+        "--plugin-dir",
+        "--additional-mcp-config",
+        "--mcp-github-auth",
+        "--allow-tool",
+        "--deny-tool",
+        "--available-tools",
+        "--excluded-tools",
+        "--secret-env-vars",
+        "--allow-url",
+        "--deny-url",
+        "--max-autopilot-continues",
+        "--mode",
+        "--bash-env",
+        "--mouse",
+        "--environment-host",
+        "--environment-compute-id",
+        "--dynamic-retrieval",
+        "--enable-mcp-server",
+        "--max-ai-credits",
+        "--usage-output-file",
+    }
+)
+
+
+def yaml_scalar(raw: str) -> Optional[str]:
+    """A one-line YAML scalar as Copilot's writer emits it: plain, 'single'
+    (with '' for a quote) or "double" (JSON-like escapes)."""
+    value = raw.strip()
+    if value.startswith("'"):
+        if len(value) < 2 or not value.endswith("'"):
+            return None
+        return value[1:-1].replace("''", "'")
+    if value.startswith('"'):
+        import json
+
+        try:
+            out = json.loads(value)
+        except ValueError:
+            return None
+        return out if isinstance(out, str) else None
+    return value
+
+
+def read_workspace(path: str) -> dict[str, str]:
+    """The top-level `key: value` lines of a `workspace.yaml` (regular file only)."""
+    raw = _files.read_file(path, limit=WORKSPACE_LIMIT, follow=False)
+    out: dict[str, str] = {}
+    if raw is None:
+        return out
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if not line or line[0] in " \t#-":
+            continue
+        key, sep, rest = line.partition(":")
+        if not sep or key in out:
+            continue
+        value = yaml_scalar(rest)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def iso_epoch(value: object) -> Optional[float]:
+    if not isinstance(value, str):
+        return None
+    import datetime
+
+    try:
+        stamp = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return stamp.timestamp()
+
+
+class Copilot(Assistant):
+    name = "copilot"
+    display_name = "GitHub Copilot CLI"
+    executables = ("copilot",)
+    script_markers = ("@github/copilot/",)
+    session_id_re = UUID
+    model_options = ("--model",)
+    value_options = VALUE_OPTIONS
+    session_options = frozenset({"--resume", "-r", "--session-id", "-i", "--interactive"})
+    session_flags = frozenset({"--continue", "-n", "--name"})
+    # Copilot takes no prompt as a positional: plain words are subcommands or
+    # the further values of a variadic option (`--allow-tool write shell`).
+    keep_positionals = True
+    not_session_options = NOT_SESSION_OPTIONS
+    not_session_subcommands = SUBCOMMANDS
+    evidence = frozenset({"inuse-lock"})
+    code_options = (
+        "--additional-mcp-config",
+        "--plugin-dir",
+        "--extension-sdk-path",
+        "--add-dir",
+        "--enable-mcp-server",
+        "--bash-env",
+    )
+    code_path_options = (
+        "--additional-mcp-config",
+        "--plugin-dir",
+        "--extension-sdk-path",
+        "--add-dir",
+    )
+
+    def strategies(self) -> list[tuple[str, Strategy]]:
+        return [
+            ("inuse-lock", self.id_from_lock),
+            ("args", self.id_from_args),
+            ("session-state", self.id_from_session_state),
+            ("opened", self.id_from_opened),
+        ]
+
+    def code_paths(self, args: list[str]) -> list[tuple[str, str]]:
+        """Files and folders the code-loading options name: an
+        `--additional-mcp-config` value is a file only as `@path`."""
+        out: list[tuple[str, str]] = []
+        for _, _, name, values in self.code_groups(args):
+            if name not in self.code_path_options:
+                continue
+            for value in values:
+                if name == "--additional-mcp-config":
+                    if not value.startswith("@") or len(value) < 2:
+                        continue  # inline JSON
+                    value = value[1:]
+                if value:
+                    out.append((name, value))
+        return out
+
+    def watch_files(self, home: str) -> list[str]:
+        """Copilot runs no hook of ours: the open-sessions map changes when a
+        session opens, the session index's WAL with each turn."""
+        base = os.path.join(home, ".copilot")
+        return [
+            os.path.join(base, "open-sessions-state.json"),
+            os.path.join(base, "session-store.db-wal"),
+        ]
+
+    # -- where -------------------------------------------------------------
+    def copilot_dir(self, ctx: Context, found: Found) -> str:
+        env = _files.proc_env(ctx, found)
+        return _files.env_path(env, "COPILOT_HOME") or os.path.join(ctx.home, ".copilot")
+
+    def session_cwd(self, found: Found) -> Optional[str]:
+        """The folder Copilot works in: the process's, or `-C`'s (the launcher
+        stays where it was started, the native binary changes to it)."""
+        if not found.cwd:
+            return None
+        cwd = found.cwd
+        for tok in scan(found.launch.args, self.value_options | self.session_options):
+            if tok.option == "-C" and tok.value:
+                cwd = os.path.normpath(os.path.join(cwd, os.path.expanduser(tok.value)))
+        return cwd
+
+    @staticmethod
+    def session_dirs(state: str) -> list[tuple[str, str, float]]:
+        """(session ID, folder, folder mtime) of each session folder."""
+        out: list[tuple[str, str, float]] = []
+        try:
+            entries = os.scandir(state)
+        except OSError:
+            return out
+        with entries:
+            for entry in entries:
+                if not UUID.match(entry.name):
+                    continue
+                try:
+                    if not entry.is_dir(follow_symlinks=False):
+                        continue
+                    mtime = entry.stat(follow_symlinks=False).st_mtime
+                except OSError:
+                    continue
+                out.append((entry.name, entry.path, mtime))
+        return out
+
+    # -- inuse-lock ----------------------------------------------------------
+    def id_from_lock(self, ctx: Context, found: Found) -> Optional[str]:
+        state = os.path.join(self.copilot_dir(ctx, found), "session-state")
+        since = found.start - _files.MTIME_SLACK
+        pids = found.pids or [found.pid]
+        best: Optional[tuple[float, str]] = None
+        for sid, folder, mtime in self.session_dirs(state):
+            if mtime < since:
+                continue  # creating the lock file updated the folder
+            for pid in pids:
+                lock = os.path.join(folder, f"inuse.{pid}.lock")
+                try:
+                    st = os.lstat(lock)
+                except OSError:
+                    continue
+                if st.st_mtime < since:
+                    ctx.log(f"copilot pid {pid}: {lock} is from an earlier process; ignored")
+                    continue
+                raw = _files.read_file(lock, limit=64, log=ctx.log, follow=False)
+                if raw is None or raw.strip() != str(pid).encode():
+                    continue
+                if best is None or st.st_mtime > best[0]:
+                    best = (st.st_mtime, sid)
+        return best[1] if best else None
+
+    # -- args ----------------------------------------------------------------
+    def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
+        for tok in scan(found.launch.args, self.value_options | self.session_options):
+            if tok.option not in ("--resume", "-r", "--session-id") or not tok.value:
+                continue
+            if UUID.match(tok.value):
+                return tok.value
+            if PREFIX.match(tok.value):
+                state = os.path.join(self.copilot_dir(ctx, found), "session-state")
+                prefix = tok.value.lower()
+                hits = [s for s, _, _ in self.session_dirs(state) if s.lower().startswith(prefix)]
+                if len(hits) == 1:
+                    return hits[0]
+        return None  # a name, or the picker: the store strategies resolve it
+
+    # -- store ---------------------------------------------------------------
+    def held_by_others(self, ctx: Context, found: Found, folder: str) -> bool:
+        """Whether another live process holds the session (its inuse lock)."""
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            return False
+        mine = set(found.pids or [found.pid])
+        for name in names:
+            m = LOCK.match(name)
+            if m is None:
+                continue
+            pid = int(m.group(1))
+            proc = ctx.snap.procs.get(pid)
+            if pid in mine or proc is None:
+                continue
+            try:
+                written = os.lstat(os.path.join(folder, name)).st_mtime
+            except OSError:
+                continue
+            if written >= proc.start - _files.MTIME_SLACK:
+                return True  # not a lock left by an earlier process of a reused pid
+        return False
+
+    def candidate(self, ctx: Context, found: Found, cwd: str, sid: str, folder: str) -> bool:
+        if not _files.unclaimed(ctx, found, sid):
+            return False
+        meta = read_workspace(os.path.join(folder, "workspace.yaml"))
+        if meta.get("id", sid) != sid or meta.get("cwd") != cwd:
+            return False
+        return not self.held_by_others(ctx, found, folder)
+
+    def id_from_session_state(self, ctx: Context, found: Found) -> Optional[str]:
+        cwd = self.session_cwd(found)
+        if not cwd:
+            return None
+        state = os.path.join(self.copilot_dir(ctx, found), "session-state")
+        since = found.start - _files.MTIME_SLACK
+        written: list[tuple[float, str, str]] = []
+        for sid, folder, _ in self.session_dirs(state):
+            newest = None
+            for name in ("events.jsonl", "workspace.yaml"):
+                try:
+                    st = os.lstat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                if newest is None or st.st_mtime > newest:
+                    newest = st.st_mtime
+            if newest is not None and newest >= since:
+                written.append((newest, sid, folder))
+        written.sort(reverse=True)
+        for _, sid, folder in written:
+            if self.candidate(ctx, found, cwd, sid, folder):
+                return sid
+        return None
+
+    def id_from_opened(self, ctx: Context, found: Found) -> Optional[str]:
+        import json
+
+        cwd = self.session_cwd(found)
+        if not cwd:
+            return None
+        base = self.copilot_dir(ctx, found)
+        raw = _files.read_file(
+            os.path.join(base, "open-sessions-state.json"), limit=OPEN_LIMIT, log=ctx.log
+        )
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            ctx.log("copilot: open-sessions-state.json is not JSON; skipped")
+            return None
+        if not isinstance(data, dict):
+            return None
+        opened: list[tuple[float, str]] = []
+        for sid, entry in data.items():
+            if not (isinstance(sid, str) and UUID.match(sid) and isinstance(entry, dict)):
+                continue
+            at = iso_epoch(entry.get("openedAt"))
+            if at is not None and at >= found.start - _files.MTIME_SLACK:
+                opened.append((at, sid))
+        opened.sort(reverse=True)
+        for _, sid in opened:
+            folder = os.path.join(base, "session-state", sid)
+            if self.candidate(ctx, found, cwd, sid, folder):
+                return sid
+        return None
+
+    # -- conversation or not ---------------------------------------------------
+    def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:
+        """False when the session's folder has no (or an empty) `events.jsonl`:
+        Copilot resumes no such session; None when the folder is not found."""
+        folder = os.path.join(self.copilot_dir(ctx, found), "session-state", session_id)
+        if not os.path.isdir(folder) or os.path.islink(folder):
+            return None
+        events = os.path.join(folder, "events.jsonl")
+        try:
+            st = os.lstat(events)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return None
+        if st.st_size == 0 and os.path.isfile(events):
+            return False
+        head = _files.first_json_line(events, log=ctx.log)
+        if head is not None and head.get("type") == "session.start":
+            return True
+        return None
