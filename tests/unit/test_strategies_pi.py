@@ -313,6 +313,65 @@ def test_two_panes_in_one_cwd_never_get_one_id(proc: Proc) -> None:
     )
 
 
+def test_a_session_resumed_and_appended_to_since_the_start(proc: Proc) -> None:
+    """`pi -c`, `/resume` or `--session` and a message: Pi appends to a file
+    it created before this process started (its header is older)."""
+    path = session(proc, P_OLD)
+    head, *rest = path.read_text().splitlines()
+    old = json.loads(head)
+    old["timestamp"] = "2020-01-01T00:00:00.000Z"
+    path.write_text("\n".join([json.dumps(old), *rest]) + "\n")
+    assert proc.find("pi", PI_TITLED) == (P_OLD, "sessions")
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+def _titled_pi(cwd: Path, tmp_path: Path) -> subprocess.Popen[bytes]:
+    """A real node process that, like pi's cli.js, sets its title to `pi`."""
+    script = tmp_path / "pi-stand-in" / "@mariozechner" / "pi-coding-agent" / "dist" / "cli.js"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text('process.title = "pi";\nsetInterval(() => {}, 1000);\n')
+    child = subprocess.Popen(["node", str(script)], cwd=cwd)
+    deadline = time.monotonic() + 10
+    while procs.backend().argv(child.pid)[:1] != ["pi"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return child
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_two_panes_in_one_cwd_keep_their_own_sessions(proc: Proc, tmp_path: Path) -> None:
+    """Pi A started, created its session and went on talking; Pi B started
+    later in the same folder and has one message: B's save (the latest-started
+    first) takes B's session, not A's newer-written one."""
+    other = _titled_pi(proc.cwd, tmp_path)
+    try:
+        a_start = procs.read_proc(other.pid).start  # type: ignore[union-attr]
+        b_start = a_start + 30  # Pi B: this pane's process, started later
+        a_file = session(proc, P_OTHER)
+        b_file = session(proc, P_NEW)
+        for path, created, written in ((a_file, a_start + 2, 60), (b_file, b_start + 2, 40)):
+            head, *rest = path.read_text().splitlines()
+            data = json.loads(head)
+            data["timestamp"] = _iso(created)
+            path.write_text("\n".join([json.dumps(data), *rest]) + "\n")
+            os.utime(path, (b_start + written, b_start + written))
+        tool = pi()
+        found = proc.found(PI_TITLED)
+        found.start = b_start
+        assert tool.find_session_id(proc.ctx(), found) == (P_NEW, "sessions")
+        # A's session is left to A, but taken when nothing else is left
+        assert tool.find_session_id(proc.ctx({P_NEW: 1}), found) == (P_OTHER, "sessions")
+        other.kill()
+        other.wait()
+        # no other Pi there: the newest written session is this one's (a /resume)
+        assert tool.find_session_id(proc.ctx(), found) == (P_OTHER, "sessions")
+    finally:
+        other.kill()
+        other.wait()
+
+
 # -- hostile store files -------------------------------------------------------------
 
 

@@ -28,7 +28,12 @@ Session ID strategies, in evidence order:
    still readable (see above);
 2. `sessions`: the newest session file of the cwd's session dir written
    since the process started whose header names the cwd, not claimed by
-   another pane.
+   another pane (also one it resumed: `-c`, `/resume`, `--session`, and a
+   message since). One whose header `timestamp` (its creation) is before this
+   process started but after another live Pi of the cwd started is most
+   likely that Pi's own (Pi creates a session ~2 s after its start, and on
+   /new): taken only when no other is left. Two Pis started within those
+   seconds in one folder cannot be told apart (they may swap; never one ID).
 Resume (0.73.1 --help: `--session <path|id>  Use specific session file or
 partial UUID`): `pi --session <uuid>` (a full UUID matches one session).
 
@@ -50,6 +55,7 @@ from assistant_resurrect.assistants.base import (
     Context,
     Found,
     Strategy,
+    parse_launch,
     scan,
 )
 
@@ -74,6 +80,19 @@ def _session_dir_name(cwd: str) -> str:
     """Pi's folder name for a cwd (0.73.1 getDefaultSessionDir)."""
     stripped = cwd[1:] if cwd[:1] in ("/", "\\") else cwd
     return "--" + re.sub(r"[/\\:]", "-", stripped) + "--"
+
+
+def _created(head: dict) -> Optional[float]:
+    """When a session was created: its header's `timestamp`, as epoch seconds."""
+    import datetime
+
+    value = head.get("timestamp")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _expand(path: str, home: str) -> str:
@@ -207,17 +226,44 @@ class Pi(Assistant):
         return value if isinstance(value, str) and value else None
 
     def id_from_sessions(self, ctx: Context, found: Found) -> Optional[str]:
+        """The newest session of the cwd written since the start. One created
+        before this process started, but after another live Pi of the cwd did,
+        is most likely that Pi's own: taken only when no other is left."""
         if not found.cwd:
             return None
         directory = self.session_dir(ctx, found)
+        others: Optional[list[float]] = None
+        theirs: list[str] = []
         for _, path in _files.recent_files(directory, (".jsonl",), found.start):
             head = _files.first_json_line(path, log=ctx.log)
             if not head or head.get("type") != "session" or head.get("cwd") != found.cwd:
                 continue
             sid = head.get("id")
-            if isinstance(sid, str) and _files.unclaimed(ctx, found, sid):
-                return sid
-        return None
+            if not isinstance(sid, str) or not _files.unclaimed(ctx, found, sid):
+                continue
+            created = _created(head)
+            if created is not None and created < found.start - _files.MTIME_SLACK:
+                if others is None:
+                    others = self.other_starts(ctx, found)
+                if any(start - _files.MTIME_SLACK <= created for start in others):
+                    theirs.append(sid)
+                    continue
+            return sid
+        return theirs[0] if theirs else None
+
+    def other_starts(self, ctx: Context, found: Found) -> list[float]:
+        """Start times of the other live Pi processes working in `found.cwd`
+        (a running Pi's `comm` is its title `pi`; `node` before it sets it)."""
+        mine = {found.pid, *found.pids}
+        out: list[float] = []
+        for pid, proc in ctx.snap.procs.items():
+            if pid in mine or proc.comm not in ("pi", "node"):
+                continue
+            launch = parse_launch(ctx.snap.argv(pid))
+            if launch is None or not self.match(launch) or ctx.snap.cwd(pid) != found.cwd:
+                continue
+            out.append(proc.start)
+        return out
 
     def watch_files(self, home: str) -> list[str]:
         """The newest WATCHED per-cwd session folders: a session's file appears
