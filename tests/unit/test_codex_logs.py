@@ -53,6 +53,7 @@ class Logs:
         self.conn = sqlite3.connect(self.path)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.executescript(LOGS_SCHEMA)
+        self.opened: set[int] = set()
 
     def row(
         self, when: float, target: str, body: str, puuid: str, tid: Optional[str] = None
@@ -69,6 +70,11 @@ class Logs:
         self.row(when, "codex_tui::app::startup", "connected app-server platform", f"pid:{pid}:u")
 
     def request(self, when: float, method: str, conn: int) -> None:
+        """A request on connection `conn`; a connection's first one comes
+        after its `initialize`, as the daemon logs it."""
+        if conn not in self.opened:
+            self.opened.add(conn)
+            self.request(when - 0.1, "initialize", conn)
         body = (
             f"app-server request: {method} connection_id=ConnectionId({conn}) request_id=Integer(1)"
         )
@@ -309,3 +315,25 @@ def test_a_tui_whose_rows_are_not_in_the_database_yet_still_pairs(
         for p in (a_proc, b_proc):
             p.kill()
             p.wait()
+
+
+def test_an_older_tui_switching_threads_does_not_shift_the_pairing(proc: Proc) -> None:
+    """A TUI started long before (its connection opened then) picks an older
+    thread with /resume while two new TUIs run in one folder: its connection is
+    none of theirs (the realcli crash suite saw the two swapped)."""
+    logs, t = Logs(proc), proc.start
+    other = proc.pid + 100000
+    old = proc.pid + 200000
+    logs.tui(old, t - 100)
+    logs.request(t - 99, "thread/start", 2)
+    logs.tui(proc.pid, t + 0.5)
+    logs.request(t + 1, "thread/start", 5)  # A's connection
+    logs.tui(other, t + 3)
+    logs.request(t + 4, "thread/start", 8)  # B's
+    logs.request(t + 5, "thread/resume", 2)  # the old TUI's picker
+    logs.resumed(t + 5.5, 2, T_OLD)
+    logs.created(t + 6, 8, T3)  # B's message first
+    logs.created(t + 7, 5, T1)  # then A's
+    state_db(proc, [T1, T3])  # T3 updated last: the store alone would swap them
+    assert find(proc, found(proc, proc.pid, t, [])) == (T1, "logs-db")
+    assert find(proc, found(proc, other, t + 2.5, [])) == (T3, "logs-db")

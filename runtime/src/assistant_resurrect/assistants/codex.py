@@ -8,16 +8,17 @@ Session ID strategies, in evidence order (first answer wins; 0.169.0):
    (`thread_start.create_thread ... app_server.connection_id=C`, with the
    row's `thread_id`) and resumes (`... resume response thread_id=T ...
    ConnectionId(C)`). The TUIs (the running Codex processes by their start,
-   and exited ones by their first `codex_tui::` row: a TUI's own rows may
-   reach the database seconds late) and the daemon's `codex-tui` connections
-   that started or resumed a thread are paired in start order; the last
-   thread this process's connection created or resumed is its session
-   (`/new`, `/resume`, the picker included), taken only when `threads` has
-   it in this directory (a real run paired some panes wrongly: then the next
-   strategies answer). A TUI with an in-process app server logs the thread
-   IDs under its own pid: those rows answer directly, and a thread there
-   with no `threads` row yet (a `/new` without a message) is
-   NO_CONVERSATION;
+   exited ones by their first `codex_tui::` row: a TUI's own rows may reach
+   the database seconds late) and the daemon's connections that started or
+   resumed a thread (by connection number) are paired in order, counted from
+   a quiet moment at or before this TUI's start (no TUI started in the 10 s
+   before it, so no older TUI opens a connection after it); the last thread
+   this process's connection created or resumed is its session (`/new`,
+   `/resume`, the picker included), taken only when `threads` has it in this
+   directory (a real run paired some panes wrongly: then the next strategies
+   answer). A TUI with an in-process app server logs the thread IDs under
+   its own pid: those rows answer directly, and a thread there with no
+   `threads` row yet (a `/new` without a message) is NO_CONVERSATION;
 2. `args`: `resume <id>` (or `resume <name>`, resolved through
    `session_index.jsonl`, the file `/rename` writes): only reached while the
    process has produced no evidence;
@@ -72,7 +73,8 @@ LOGS_DB = re.compile(r"logs_(\d+)\.sqlite\Z")
 REQUEST = re.compile(r"app-server request: (\S+) connection_id=ConnectionId\((\d+)\)")
 CONNECTION = re.compile(r"(?:app_server\.connection_id=|ConnectionId\()(\d+)")
 THREAD_REQUESTS = frozenset({"thread/start", "thread/resume", "thread/fork"})
-DAEMON_WINDOW = 30.0  # a TUI that starts the daemon logs up to this long before it
+BOOT = 10.0  # a TUI opens its daemon connection within this long of its start
+TUI_HISTORY = 900.0  # how far back exited TUIs are looked for
 LOG_ROWS = 20000  # rows read at most (newest first) per save
 # Subcommands that are interactive sessions; every other subcommand is a helper
 # (app-server daemons, exec, login, mcp, ...).
@@ -376,34 +378,32 @@ class Codex(Assistant):
         since = found.start - _files.MTIME_SLACK
         from assistant_resurrect.assistants import _sqlite
 
-        live = self._live_sessions(ctx, since - DAEMON_WINDOW)
+        live = self._live_sessions(ctx)
         mine = next((i for i, (_, group) in enumerate(live) if pids & group), None)
         if mine is None:  # not in the snapshot's list (another name): itself, by its start
             live.append((found.start, pids))
-            live.sort(key=lambda item: item[0])
-            mine = next(i for i, (_, group) in enumerate(live) if group is pids)
+            mine = len(live) - 1
 
         def run(conn: Any, cols: set[str]) -> Optional[str]:
-            lo = int(since - DAEMON_WINDOW)
-            # The TUIs that logged in the window, and the live ones (a TUI's
-            # rows may reach the database seconds late), in start order: a
-            # live TUI by its process start, one that exited by its first row.
+            # The TUIs: the running ones by their process start (a TUI's own
+            # rows may reach the database seconds late), exited ones by their
+            # first row.
             tuis = conn.execute(
                 "SELECT process_uuid, MIN(ts * 1000000000 + ts_nanos) AS first FROM logs "
-                "WHERE ts >= ? AND target LIKE 'codex_tui%' GROUP BY process_uuid ORDER BY first",
-                (lo,),
+                "WHERE ts >= ? AND target LIKE 'codex_tui%' GROUP BY process_uuid",
+                (int(since - TUI_HISTORY),),
             ).fetchall()
-            order = {f"live:{i}": start * 1e9 for i, (start, _) in enumerate(live)}
+            starts = [(t, f"live:{i}") for i, (t, _) in enumerate(live)]
             uuid: Optional[str] = None
             for u, first in tuis:
-                if not isinstance(u, str):
+                if not isinstance(u, str) or u.count(":") < 2:
                     continue
-                pid = u.split(":")[1] if u.count(":") >= 2 else ""
-                group = next((i for i, (_, g) in enumerate(live) if pid in g), None)
-                if group is None:
-                    order[u] = float(first)
-                elif group == mine and first >= since * 1e9:
-                    uuid = u
+                pid = u.split(":")[1]
+                if pid in pids:
+                    if first >= since * 1e9:
+                        uuid = u
+                elif not any(pid in g for _, g in live):
+                    starts.append((first / 1e9, u))
             if uuid is not None:
                 row = conn.execute(
                     "SELECT thread_id FROM logs WHERE process_uuid = ? AND thread_id IS NOT NULL "
@@ -413,8 +413,17 @@ class Codex(Assistant):
                 if row:  # an in-process app server: its rows name the threads
                     tid = str(row[0])
                     return tid if self._thread_cwd(ctx, found, tid) else NO_CONVERSATION
-            keys = sorted(order, key=lambda k: order[k])
-            conn_id, server = self._connection(conn, lo, keys, f"live:{mine}")
+            # From a quiet moment on (no TUI started in the BOOT before it, so
+            # no earlier TUI opens its connection after it), the TUIs and the
+            # daemon's connections pair up in order.
+            quiet = live[mine][0]
+            while True:
+                earlier = [t for t, _ in starts if quiet - BOOT <= t < quiet]
+                if not earlier:
+                    break
+                quiet = min(earlier)
+            group = [k for _, k in sorted(x for x in starts if x[0] >= quiet)]
+            conn_id, server = self._connection(conn, quiet, len(group), group.index(f"live:{mine}"))
             if conn_id is None:
                 return None
             last: Optional[str] = None
@@ -441,10 +450,10 @@ class Codex(Assistant):
         )
         return result
 
-    def _live_sessions(self, ctx: Context, since: float) -> list[tuple[float, set[str]]]:
+    def _live_sessions(self, ctx: Context) -> list[tuple[float, set[str]]]:
         """(start, pids as strings) of each running Codex session of the
-        snapshot started since `since`: the outermost session process and the
-        Codex processes below it (the node launcher and its native TUI)."""
+        snapshot: the outermost session process and the Codex processes below
+        it (the node launcher and its native TUI)."""
         from assistant_resurrect.assistants.base import parse_launch
 
         codex: dict[int, float] = {}
@@ -456,8 +465,8 @@ class Codex(Assistant):
                 codex[pid] = proc.start
         out: list[tuple[float, set[str]]] = []
         for pid, start in codex.items():
-            if ctx.snap.procs[pid].ppid in codex or start < since:
-                continue  # below another session process, or too old to matter
+            if ctx.snap.procs[pid].ppid in codex:
+                continue  # below another session process
             group = {str(sub) for sub, _ in ctx.snap.walk(pid) if sub in codex}
             out.append((start, group | {str(pid)}))
         out.sort(key=lambda item: item[0])
@@ -465,29 +474,32 @@ class Codex(Assistant):
 
     @staticmethod
     def _connection(
-        conn: Any, lo: int, tuis: list[str], uuid: str
+        conn: Any, quiet: float, count: int, index: int
     ) -> tuple[Optional[str], Optional[str]]:
-        """(connection ID, daemon process_uuid) of TUI `uuid` (a key of `tuis`,
-        which are in start order): the daemon's connections that started or
-        resumed a thread, in order, paired with the TUIs; (None, None) when the
-        two lists do not pair up."""
-        conns: dict[tuple[str, str], int] = {}  # (daemon, connection) -> first request
+        """(connection ID, daemon process_uuid) of the `index`-th of the `count`
+        TUIs started since `quiet`: the daemon's connections opened since then
+        that started or resumed a thread, by connection number (the daemon
+        counts them up), must be as many. (None, None) when they are not (a TUI
+        not connected yet, a client that is no TUI, two daemons)."""
+        opened: dict[tuple[str, str], int] = {}  # (daemon, connection) -> its initialize
+        threads: set[tuple[str, str]] = set()
         for puuid, body, when in conn.execute(
             "SELECT process_uuid, feedback_log_body, ts * 1000000000 + ts_nanos FROM logs "
-            "WHERE ts >= ? AND feedback_log_body LIKE 'app-server request: thread/%' "
+            "WHERE ts >= ? AND feedback_log_body LIKE 'app-server request: %' "
             "ORDER BY ts, ts_nanos, id LIMIT ?",
-            (lo, LOG_ROWS),
+            (int(quiet), LOG_ROWS),
         ):
             m = REQUEST.match(body or "")
-            if m and m.group(1) in THREAD_REQUESTS:
-                conns.setdefault((str(puuid), m.group(2)), when)
-        daemons = {d for d, _ in conns}
-        if len(daemons) != 1 or uuid not in tuis:
+            if not m:
+                continue
+            key = (str(puuid), m.group(2))
+            if m.group(1) == "initialize" and when >= quiet * 1e9:
+                opened.setdefault(key, when)
+            elif m.group(1) in THREAD_REQUESTS:
+                threads.add(key)
+        ordered = sorted((k for k in threads if k in opened), key=lambda k: int(k[1]))
+        if len({d for d, _ in ordered}) != 1 or len(ordered) != count:
             return None, None
-        ordered = sorted(conns, key=lambda k: conns[k])
-        index = tuis.index(uuid)
-        if len(ordered) > len(tuis) or index >= len(ordered):
-            return None, None  # a client that is no TUI of ours, or not connected yet
         daemon, cid = ordered[index]
         return cid, daemon
 
