@@ -197,6 +197,7 @@ def iso_epoch(value: object) -> Optional[float]:
 class Copilot(Assistant):
     name = "copilot"
     display_name = "GitHub Copilot CLI"
+    checked_version = "1.0.102"
     executables = ("copilot",)
     script_markers = ("@github/copilot/",)
     session_id_re = UUID
