@@ -301,6 +301,8 @@ def test_kept_args_and_resume_form() -> None:
         "--fork-session",
         "-i",
         "first prompt",
+        "--worktree",
+        "my-feature",
     ]
     kept = qwen().cli_args(args)
     assert kept == ["-m", "qwen3-coder", "-y", "--allowed-tools", "read_file", "edit"]

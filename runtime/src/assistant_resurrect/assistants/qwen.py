@@ -31,6 +31,8 @@ Session ID strategies, in evidence order:
    process started, of a session no other pane or live Qwen holds.
 Event saves: `watch_files` (each project's `logs.json`, the registry folder).
 
+`--worktree` is not replayed: the process moved into the worktree, the
+saved cwd, and resumes there.
 Not sessions: subcommands, `-p`, `--acp`, `--input-format stream-json`, and a
 positional prompt without `-i` (Qwen runs it one-shot).
 Code-loading options (0.24.4 --help; policy in base.py): `--mcp-config` (MCP
@@ -214,7 +216,9 @@ class Qwen(Assistant):
     script_markers = ("@qwen-code/qwen-code/",)
     session_id_re = UUID
     value_options = VALUE_OPTIONS
-    session_options = frozenset(RESUME_OPTIONS | INTERACTIVE_OPTIONS)
+    # `--worktree` moves the process into `<repo>/.qwen/worktrees/<slug>`, the
+    # cwd saved: the resume runs there without it.
+    session_options = frozenset(RESUME_OPTIONS | INTERACTIVE_OPTIONS | {"--worktree"})
     session_flags = frozenset({"-c", "--continue", "--fork-session", "--forkSession"})
     not_session_options = NOT_SESSION_OPTIONS
     not_session_subcommands = SUBCOMMANDS
