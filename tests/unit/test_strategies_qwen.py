@@ -362,3 +362,15 @@ def test_watch_files(proc: Proc) -> None:
     watched = qwen().watch_files(str(proc.home))
     assert str(proc.home / ".qwen" / "sessions") in watched
     assert str(log) in watched
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
+def test_records_another_user_wrote_are_ignored(proc: Proc) -> None:
+    """A registry record or sidecar owned by someone else (a shared QWEN_HOME)
+    names no session of this user's, however well it names the process."""
+    transcript(proc, Q_ARGS, before_start=True)
+    transcript(proc, Q_REG)
+    os.chown(registry(proc, Q_REG), 65534, 65534)
+    os.chown(runtime_status(proc, Q_REG), 65534, 65534)
+    assert proc.find("qwen", [*QWEN, "--resume", Q_ARGS]) == (Q_ARGS, "args")
+    assert any("not to this user" in line for line in proc.log_lines)

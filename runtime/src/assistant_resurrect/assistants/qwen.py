@@ -49,7 +49,7 @@ import re
 
 from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import UUID, Assistant, Context, Found, Strategy, scan
-from assistant_resurrect.fileio import NotRegularFile, open_regular
+from assistant_resurrect.fileio import NotRegularFile, open_regular, read_regular
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
@@ -212,6 +212,7 @@ def _expand(value: str, home: str, base: Optional[str] = None) -> Optional[str]:
 class Qwen(Assistant):
     name = "qwen"
     display_name = "Qwen Code"
+    checked_version = "0.24.4"  # its files and --help, run offline (no realcli test yet)
     executables = ("qwen",)
     script_markers = ("@qwen-code/qwen-code/",)
     session_id_re = UUID
@@ -328,11 +329,26 @@ class Qwen(Assistant):
         return os.path.join(base, "projects", sanitize_cwd(found.cwd), "chats")
 
     @staticmethod
-    def read_json(ctx: Context, path: str, limit: int = RECORD_LIMIT) -> Optional[dict[str, Any]]:
+    def read_json(
+        ctx: Context, path: str, limit: int = RECORD_LIMIT, own: bool = False
+    ) -> Optional[dict[str, Any]]:
+        """A JSON object file (a regular file, not a symlink, at most `limit`
+        bytes); with `own`, only one this user owns (a record another user
+        planted in a shared folder names no session of ours)."""
         import json
 
-        raw = _files.read_file(path, limit=limit, log=ctx.log, label="qwen", follow=False)
-        if raw is None:
+        try:
+            raw, st = read_regular(path, limit, follow=False)
+        except FileNotFoundError:
+            return None
+        except NotRegularFile as exc:
+            ctx.log(f"qwen: {exc}; skipped")
+            return None
+        except OSError as exc:
+            ctx.log(f"qwen: cannot read {path} ({exc.strerror}); skipped")
+            return None
+        if own and st.st_uid != os.geteuid():
+            ctx.log(f"qwen: {path} belongs to uid {st.st_uid}, not to this user; skipped")
             return None
         try:
             data = json.loads(raw)
@@ -368,7 +384,7 @@ class Qwen(Assistant):
             if not stem.isdigit() or int(stem) not in ctx.snap.procs:
                 continue
             pid = int(stem)
-            rec = self.read_json(ctx, os.path.join(directory, name))
+            rec = self.read_json(ctx, os.path.join(directory, name), own=True)
             if rec is None or _pid(rec.get("pid")) != pid:
                 continue
             started = _number(rec.get("startedAt"))
@@ -403,7 +419,7 @@ class Qwen(Assistant):
         ours = set(found.pids or [found.pid])
         best: Optional[tuple[float, str]] = None
         for _, path in _files.recent_files(chats, (".runtime.json",), found.start):
-            rec = self.read_json(ctx, path)
+            rec = self.read_json(ctx, path, own=True)
             if rec is None:
                 continue
             pid = _pid(rec.get("pid"))
