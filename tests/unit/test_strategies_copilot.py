@@ -342,6 +342,34 @@ def test_opened_before_any_message(proc: Proc) -> None:
     assert proc.find("copilot", [*LAUNCHER, "--continue"]) == (C_NEW, "opened")
 
 
+def test_opened_outranks_a_folder_written_since_the_start(proc: Proc) -> None:
+    """A new session, then the picker to an older one (no message there yet):
+    the new one's files are newer, the open-sessions map says what was opened last."""
+    session(proc, C_NEW)
+    session(proc, C_OLD, before_start=True)
+    opened(proc, {C_NEW: proc.start + 0.5, C_OLD: time.time() + 5})
+    assert proc.find("copilot", [*LAUNCHER]) == (C_OLD, "opened")
+
+
+def test_switched_in_the_picker_after_resuming(proc: Proc) -> None:
+    """`copilot --resume A`, `/resume` to B, no message yet (1.0.102 added B to
+    the map and left A's entry as it was)."""
+    session(proc, C_ARGS, before_start=True)
+    session(proc, C_NEW, before_start=True)
+    session(proc, C_OTHER, cwd=proc.cwd.parent, before_start=True)
+    opened(proc, {C_ARGS: proc.start + 0.5, C_NEW: proc.start + 20, C_OTHER: proc.start + 30})
+    argv = [*LAUNCHER, "--resume", C_ARGS]
+    assert proc.find("copilot", argv) == (C_NEW, "switched")
+    assert any("session picker" in line for line in proc.log_lines)
+    # B held by another pane, or A not opened by this process: A as named
+    assert proc.find("copilot", argv, claimed={C_NEW: 1}) == (C_ARGS, "args")
+    opened(proc, {C_ARGS: proc.start - 60, C_NEW: proc.start + 20})
+    assert proc.find("copilot", argv) == (C_ARGS, "args")
+    # switched back to A: its entry is the newest again
+    opened(proc, {C_ARGS: proc.start + 40, C_NEW: proc.start + 20})
+    assert proc.find("copilot", argv) == (C_ARGS, "args")
+
+
 def test_a_new_session_without_a_message_is_a_fresh_start(proc: Proc) -> None:
     """Copilot 1.0.102 answered `--resume <id>` of such a folder with "No
     session, task, or name matched"."""

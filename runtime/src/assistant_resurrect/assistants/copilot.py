@@ -22,16 +22,19 @@ matched"): saved as a fresh start (`resumable`).
 Session ID strategies, in evidence order:
 1. `inuse-lock`: the session folder holding `inuse.<pid>.lock` of this
    process (or its native child), written since it started;
-2. `args`: `--resume/-r <uuid>`, `--session-id <uuid>`, or an ID prefix
+2. `switched`: the command line names a session this process opened, and
+   `open-sessions-state.json` shows another session of the cwd opened later
+   (the `/resume` picker, before a message there moves the lock);
+3. `args`: `--resume/-r <uuid>`, `--session-id <uuid>`, or an ID prefix
    (7+ hex characters) naming exactly one session folder;
-3. `session-state`: the newest session folder of the cwd (`workspace.yaml`
-   `cwd`, after `-C`) whose `events.jsonl` or `workspace.yaml` was written
-   since the process started;
 4. `opened`: the newest session of the cwd that `open-sessions-state.json`
    says was opened since the process started (`--continue`, `--resume <name>`
-   or the picker, before any message).
+   or the picker, before any message);
+5. `session-state`: the newest session folder of the cwd (`workspace.yaml`
+   `cwd`, after `-C`) whose `events.jsonl` or `workspace.yaml` was written
+   since the process started (no open-sessions map).
 Sessions another live Copilot holds (its `inuse.<pid>.lock`) are never taken
-by 3 and 4.
+by 2, 4 and 5.
 
 Code-loading options (1.0.102 --help; policy in base.py):
 `--additional-mcp-config` (inline JSON or `@file`: MCP servers it starts),
@@ -57,6 +60,8 @@ PREFIX = re.compile(r"[0-9a-fA-F]{7,35}\Z")
 LOCK = re.compile(r"inuse\.([0-9]{1,10})\.lock\Z")
 WORKSPACE_LIMIT = 64 << 10
 OPEN_LIMIT = 4 << 20
+# A session opened this long after the named one was picked by the user.
+SWITCH_MARGIN = 1.0
 
 SUBCOMMANDS = frozenset(
     {
@@ -229,9 +234,10 @@ class Copilot(Assistant):
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
             ("inuse-lock", self.id_from_lock),
+            ("switched", self.id_from_switch),
             ("args", self.id_from_args),
-            ("session-state", self.id_from_session_state),
             ("opened", self.id_from_opened),
+            ("session-state", self.id_from_session_state),
         ]
 
     def code_paths(self, args: list[str]) -> list[tuple[str, str]]:
@@ -392,38 +398,64 @@ class Copilot(Assistant):
                 return sid
         return None
 
-    def id_from_opened(self, ctx: Context, found: Found) -> Optional[str]:
+    def open_sessions(self, ctx: Context, found: Found) -> list[tuple[float, str]]:
+        """(openedAt, session ID) of `open-sessions-state.json`, newest first."""
         import json
 
-        cwd = self.session_cwd(found)
-        if not cwd:
-            return None
-        base = self.copilot_dir(ctx, found)
-        raw = _files.read_file(
-            os.path.join(base, "open-sessions-state.json"), limit=OPEN_LIMIT, log=ctx.log
-        )
+        path = os.path.join(self.copilot_dir(ctx, found), "open-sessions-state.json")
+        raw = _files.read_file(path, limit=OPEN_LIMIT, log=ctx.log, label="copilot")
         if raw is None:
-            return None
+            return []
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):
-            ctx.log("copilot: open-sessions-state.json is not JSON; skipped")
-            return None
+            ctx.log(f"copilot: {path} is not JSON; skipped")
+            return []
+        out: list[tuple[float, str]] = []
         if not isinstance(data, dict):
-            return None
-        opened: list[tuple[float, str]] = []
+            return out
         for sid, entry in data.items():
             if not (isinstance(sid, str) and UUID.match(sid) and isinstance(entry, dict)):
                 continue
             at = iso_epoch(entry.get("openedAt"))
-            if at is not None and at >= found.start - _files.MTIME_SLACK:
-                opened.append((at, sid))
-        opened.sort(reverse=True)
-        for _, sid in opened:
-            folder = os.path.join(base, "session-state", sid)
-            if self.candidate(ctx, found, cwd, sid, folder):
+            if at is not None:
+                out.append((at, sid))
+        out.sort(reverse=True)
+        return out
+
+    def opened_after(
+        self, ctx: Context, found: Found, after: float, skip: str = ""
+    ) -> Optional[str]:
+        """The newest session of the cwd opened after `after` that no other
+        pane or live Copilot holds."""
+        cwd = self.session_cwd(found)
+        if not cwd:
+            return None
+        state = os.path.join(self.copilot_dir(ctx, found), "session-state")
+        for at, sid in self.open_sessions(ctx, found):
+            if at < after:
+                break
+            if sid != skip and self.candidate(ctx, found, cwd, sid, os.path.join(state, sid)):
                 return sid
         return None
+
+    def id_from_opened(self, ctx: Context, found: Found) -> Optional[str]:
+        return self.opened_after(ctx, found, found.start - _files.MTIME_SLACK)
+
+    def id_from_switch(self, ctx: Context, found: Found) -> Optional[str]:
+        """A session of the cwd opened (the `/resume` picker) after the one the
+        command line names, before any message in it (which would move the lock)."""
+        named = self.id_from_args(ctx, found)
+        if named is None:
+            return None
+        entries = self.open_sessions(ctx, found)
+        at = next((t for t, sid in entries if sid == named), None)
+        if at is None or at < found.start - _files.MTIME_SLACK:
+            return None  # not opened by this process: nothing to compare with
+        other = self.opened_after(ctx, found, at + SWITCH_MARGIN, skip=named)
+        if other is not None:
+            ctx.log(f"copilot pid {found.pid}: {other} was opened after {named} (session picker)")
+        return other
 
     # -- conversation or not ---------------------------------------------------
     def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:
