@@ -256,6 +256,50 @@ def test_stale_or_foreign_locks_are_ignored(proc: Proc) -> None:
     assert any("earlier process" in line for line in proc.log_lines)
 
 
+LOG_LAST = "ea187dca-cc7e-424a-a247-5da3df9784d2"  # the last one process.log registered
+
+
+def process_log(
+    p: Proc, rel: str = ".copilot/logs", ms: Optional[int] = None, text: str = ""
+) -> Path:
+    """The real log of a Copilot that started in 34993b87, switched to ea187dca,
+    back, /clear (76016e2e), then tabbed to ea187dca, named for this process."""
+    ms = int(p.start * 1000) + 300 if ms is None else ms
+    return p.write(
+        f"{rel}/process-{ms}-{p.pid}.log", text or (FIXTURES / "process.log").read_text()
+    )
+
+
+def test_process_log_outranks_locks_and_args(proc: Proc) -> None:
+    """Switching tabs leaves every lock where it was; only the log tells."""
+    session(proc, LOG_LAST, before_start=True)
+    new = session(proc, C_NEW)
+    lock(new, proc.pid)
+    process_log(proc)
+    argv = [*LAUNCHER, "--resume", "34993b87-e4ed-4989-9a6d-ad522bed615f"]
+    assert proc.find("copilot", argv) == (LOG_LAST, "process-log")
+
+
+def test_process_log_of_an_earlier_process_or_after_unregistering(proc: Proc) -> None:
+    session(proc, C_ARGS, before_start=True)
+    old = process_log(proc, ms=int(proc.start * 1000) - 60_000)  # a reused pid
+    assert proc.find("copilot", [*LAUNCHER, "--resume", C_ARGS]) == (C_ARGS, "args")
+    old.unlink()
+    text = (FIXTURES / "process.log").read_text()
+    text += f"2026-12-02T02:29:00.000Z [INFO] Unregistering foreground session: {LOG_LAST}\n"
+    process_log(proc, text=text)
+    assert proc.find("copilot", [*LAUNCHER, "--resume", C_ARGS]) == (C_ARGS, "args")
+
+
+def test_process_log_under_log_dir(proc: Proc) -> None:
+    session(proc, LOG_LAST, before_start=True)
+    rel = proc.cwd.relative_to(proc.home.parent)
+    process_log(proc, rel=f"../{rel}/mylogs")  # written under the cwd
+    argv = [*LAUNCHER, "--log-dir", "mylogs"]
+    assert proc.find("copilot", argv) == (LOG_LAST, "process-log")
+    assert proc.find("copilot", [*LAUNCHER]) == (None, None)  # not in ~/.copilot/logs
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -422,6 +466,9 @@ def test_fifos_huge_and_bad_files_give_no_id_and_no_crash(proc: Proc) -> None:
     target.mkdir()
     (target / "workspace.yaml").write_text(f"id: {C_OLD}\ncwd: {proc.cwd}\n")
     (state / C_OLD).symlink_to(target)
+    logs = proc.home / ".copilot" / "logs"
+    logs.mkdir(parents=True)
+    os.mkfifo(logs / f"process-{int(proc.start * 1000) + 5}-{proc.pid}.log")
     proc.write(".copilot/open-sessions-state.json", "{not json")
     assert proc.find("copilot", [*LAUNCHER, "--continue"]) == (None, None)
     os.unlink(proc.home / ".copilot/open-sessions-state.json")

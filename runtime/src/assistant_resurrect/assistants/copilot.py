@@ -11,7 +11,7 @@ first message on, `events.jsonl` (first line `{"type": "session.start",
 line; a resume appends `session.resume`). While a process holds a session
 the folder has `inuse.<pid>.lock` (the pid of the native binary, as text):
 created at start-up for a new session, on `/clear` and `/new` for the next
-one (and removed from the old), and for a resumed session with its first
+one (the old one's may stay), and for a resumed session with its first
 message. `open-sessions-state.json` maps each open session to its `openedAt`.
 Resume: `copilot --resume <uuid>` (also `--resume=<id>`, an ID prefix, a
 name, or `--resume` alone for a picker; `--continue` for the most recent;
@@ -19,22 +19,30 @@ name, or `--resume` alone for a picker; `--continue` for the most recent;
 `events.jsonl` (no message yet) is not resumable ("No session, task, or name
 matched"): saved as a fresh start (`resumable`).
 
+Per process, the native binary writes `$COPILOT_HOME/logs/process-<start
+ms>-<pid>.log` (or under `--log-dir`); at INFO level, the default, it logs
+"Registering foreground session: <uuid>" at start-up (also when resuming,
+before any message), on `/clear`, `/new`, `/resume` and switching tabs (one
+process keeps several sessions open; the lock files stay on each).
+
 Session ID strategies, in evidence order:
-1. `inuse-lock`: the session folder holding `inuse.<pid>.lock` of this
-   process (or its native child), written since it started;
-2. `switched`: the command line names a session this process opened, and
+1. `process-log`: the last foreground session this process's log registered;
+2. `inuse-lock`: the session folder holding `inuse.<pid>.lock` of this
+   process (or its native child), written since it started, the newest
+   (`--log-level none`, or a log that is gone);
+3. `switched`: the command line names a session this process opened, and
    `open-sessions-state.json` shows another session of the cwd opened later
    (the `/resume` picker, before a message there moves the lock);
-3. `args`: `--resume/-r <uuid>`, `--session-id <uuid>`, or an ID prefix
+4. `args`: `--resume/-r <uuid>`, `--session-id <uuid>`, or an ID prefix
    (7+ hex characters) naming exactly one session folder;
-4. `opened`: the newest session of the cwd that `open-sessions-state.json`
+5. `opened`: the newest session of the cwd that `open-sessions-state.json`
    says was opened since the process started (`--continue`, `--resume <name>`
    or the picker, before any message);
-5. `session-state`: the newest session folder of the cwd (`workspace.yaml`
+6. `session-state`: the newest session folder of the cwd (`workspace.yaml`
    `cwd`, after `-C`) whose `events.jsonl` or `workspace.yaml` was written
    since the process started (no open-sessions map).
 Sessions another live Copilot holds (its `inuse.<pid>.lock`) are never taken
-by 2, 4 and 5.
+by 3, 5 and 6.
 
 Code-loading options (1.0.102 --help; policy in base.py):
 `--additional-mcp-config` (inline JSON or `@file`: MCP servers it starts),
@@ -58,6 +66,10 @@ if TYPE_CHECKING:
 
 PREFIX = re.compile(r"[0-9a-fA-F]{7,35}\Z")
 LOCK = re.compile(r"inuse\.([0-9]{1,10})\.lock\Z")
+LOG_NAME = re.compile(r"process-([0-9]{10,16})-([0-9]{1,10})\.log\Z")
+# "Registering foreground session: <id>" / "Unregistering ..." (1.0.102, INFO)
+FOREGROUND = re.compile(rb"(Unregistering|Registering) foreground session: ([0-9a-fA-F-]{36})")
+LOG_TAIL = 4 << 20
 WORKSPACE_LIMIT = 64 << 10
 OPEN_LIMIT = 4 << 20
 # A session opened this long after the named one was picked by the user.
@@ -215,7 +227,7 @@ class Copilot(Assistant):
     keep_positionals = True
     not_session_options = NOT_SESSION_OPTIONS
     not_session_subcommands = SUBCOMMANDS
-    evidence = frozenset({"inuse-lock"})
+    evidence = frozenset({"process-log", "inuse-lock"})
     code_options = (
         "--additional-mcp-config",
         "--plugin-dir",
@@ -233,6 +245,7 @@ class Copilot(Assistant):
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
+            ("process-log", self.id_from_process_log),
             ("inuse-lock", self.id_from_lock),
             ("switched", self.id_from_switch),
             ("args", self.id_from_args),
@@ -301,6 +314,72 @@ class Copilot(Assistant):
                     continue
                 out.append((entry.name, entry.path, mtime))
         return out
+
+    # -- process-log ---------------------------------------------------------
+    def log_dirs(self, ctx: Context, found: Found) -> list[str]:
+        """Where this process writes `process-<ms>-<pid>.log`: `--log-dir`, else
+        `$COPILOT_HOME/logs` (`~/.copilot/logs`)."""
+        for tok in scan(found.launch.args, self.value_options | self.session_options):
+            if tok.option == "--log-dir" and tok.value:
+                value = os.path.expanduser(tok.value)
+                if os.path.isabs(value):
+                    return [value]
+                return [
+                    os.path.join(base, value)
+                    for base in dict.fromkeys([self.session_cwd(found), found.cwd])
+                    if base
+                ]
+        return [os.path.join(self.copilot_dir(ctx, found), "logs")]
+
+    def id_from_process_log(self, ctx: Context, found: Found) -> Optional[str]:
+        """The last foreground session this process's own log registered (at
+        start-up, on /clear, /new, /resume and switching tabs), unless it was
+        unregistered after."""
+        pids = {str(pid) for pid in (found.pids or [found.pid])}
+        logs: list[tuple[int, str]] = []
+        for folder in self.log_dirs(ctx, found):
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            for name in names:
+                m = LOG_NAME.match(name)
+                if m is None or m.group(2) not in pids:
+                    continue
+                ms = int(m.group(1))
+                if ms / 1000.0 < found.start - _files.MTIME_SLACK:
+                    continue  # an earlier process's log (a reused pid)
+                logs.append((ms, os.path.join(folder, name)))
+        logs.sort(reverse=True)
+        for _, path in logs:
+            tail = self.read_tail(ctx, path)
+            if tail is None:
+                continue
+            found_lines = FOREGROUND.findall(tail)
+            if not found_lines:
+                continue
+            verb, sid = found_lines[-1]
+            if verb == b"Unregistering":
+                return None  # between two sessions, or exiting
+            return sid.decode("ascii").lower()
+        return None
+
+    @staticmethod
+    def read_tail(ctx: Context, path: str) -> Optional[bytes]:
+        from assistant_resurrect.fileio import open_regular
+
+        try:
+            fd, st = open_regular(path, False)
+        except OSError as exc:  # NotRegularFile too: never a FIFO or a symlink
+            ctx.log(f"copilot: {path}: {exc}; skipped")
+            return None
+        try:
+            os.lseek(fd, max(0, st.st_size - LOG_TAIL), os.SEEK_SET)
+            return os.read(fd, LOG_TAIL)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     # -- inuse-lock ----------------------------------------------------------
     def id_from_lock(self, ctx: Context, found: Found) -> Optional[str]:
