@@ -486,7 +486,19 @@ def test_a_yaml_id_other_than_the_folder_is_ignored(proc: Proc) -> None:
 
 
 def test_watch_files(tmp_path: Path) -> None:
-    assert copilot().watch_files(str(tmp_path)) == [
+    """The open-sessions map, the index's WAL and the newest process logs."""
+    logs = tmp_path / ".copilot" / "logs"
+    logs.mkdir(parents=True)
+    for i in range(10):
+        path = logs / f"process-17961780{i:05d}-{100 + i}.log"
+        path.write_text("x")
+        os.utime(path, (1000 + i, 1000 + i))
+    (logs / ".copilot-log.lock").write_text("")
+    watched = copilot().watch_files(str(tmp_path))
+    assert watched[:2] == [
         str(tmp_path / ".copilot" / "open-sessions-state.json"),
         str(tmp_path / ".copilot" / "session-store.db-wal"),
+    ]
+    assert watched[2:] == [
+        str(logs / f"process-17961780{i:05d}-{100 + i}.log") for i in range(9, 1, -1)
     ]

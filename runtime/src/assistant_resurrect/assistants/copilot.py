@@ -70,6 +70,7 @@ LOG_NAME = re.compile(r"process-([0-9]{10,16})-([0-9]{1,10})\.log\Z")
 # "Registering foreground session: <id>" / "Unregistering ..." (1.0.102, INFO)
 FOREGROUND = re.compile(rb"(Unregistering|Registering) foreground session: ([0-9a-fA-F-]{36})")
 LOG_TAIL = 4 << 20
+WATCHED_LOGS = 8  # process logs the event saver polls
 WORKSPACE_LIMIT = 64 << 10
 OPEN_LIMIT = 4 << 20
 # A session opened this long after the named one was picked by the user.
@@ -271,12 +272,28 @@ class Copilot(Assistant):
 
     def watch_files(self, home: str) -> list[str]:
         """Copilot runs no hook of ours: the open-sessions map changes when a
-        session opens, the session index's WAL with each turn."""
+        session opens, the session index's WAL with each turn, a process's log
+        when its foreground session changes (the newest WATCHED_LOGS logs)."""
         base = os.path.join(home, ".copilot")
-        return [
+        out = [
             os.path.join(base, "open-sessions-state.json"),
             os.path.join(base, "session-store.db-wal"),
         ]
+        logs = os.path.join(base, "logs")
+        found: list[tuple[float, str]] = []
+        try:
+            names = os.listdir(logs)
+        except OSError:
+            names = []
+        for name in names:
+            if LOG_NAME.match(name):
+                path = os.path.join(logs, name)
+                try:
+                    found.append((os.stat(path).st_mtime, path))
+                except OSError:
+                    continue
+        found.sort(reverse=True)
+        return out + [path for _, path in found[:WATCHED_LOGS]]
 
     # -- where -------------------------------------------------------------
     def copilot_dir(self, ctx: Context, found: Found) -> str:
