@@ -70,3 +70,19 @@ def test_plugin_files_named_by_the_registry_ship_with_the_role() -> None:
     assert declared
     for rel in declared:
         assert (files / rel).is_file(), rel
+
+
+def test_checked_versions_are_what_the_tests_run() -> None:
+    """The README's "checked against" column: every assistant names the CLI
+    version it was checked against; one marked as tested against the real CLI
+    has its tests/realcli/test_<name>.py and that very version pinned in the
+    setup script that installs the real CLIs."""
+    import re
+
+    setup = (ROOT / "scripts" / "setup.d" / "30-assistant-clis.sh").read_text()
+    pinned = {m[0].lower(): m[1] for m in re.findall(r"AR_([A-Z0-9]+)_VERSION:-([^}]+)\}", setup)}
+    for a in assistants.ASSISTANTS:
+        assert re.fullmatch(r"\d+\.\d+\.\d+\S*", a.checked_version), a.name
+        if a.real_cli_test:
+            assert (ROOT / "tests" / "realcli" / f"test_{a.name}.py").is_file(), a.name
+            assert pinned.get(a.name) == a.checked_version, (a.name, pinned)

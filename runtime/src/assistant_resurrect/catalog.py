@@ -39,6 +39,9 @@ def describe() -> list[dict[str, Any]]:
                 # entries; the files and folders of the path ones are checked
                 "code_options": list(a.code_options),
                 "code_path_options": list(a.code_path_options),
+                # the CLI version checked, and whether a real-CLI test runs it
+                "checked_version": a.checked_version,
+                "real_cli_test": a.real_cli_test,
             }
         )
     return out
@@ -48,17 +51,23 @@ def markdown() -> str:
     """The README's table of assistants."""
     rows = [
         "| tool | programs | session ID strategies, in order | resume form typed "
-        "| code-loading options (\\*: files named are checked) |",
-        "|---|---|---|---|---|",
+        "| code-loading options (\\*: files named are checked) | checked against |",
+        "|---|---|---|---|---|---|",
     ]
     for d in describe():
         resume = " ".join([d["name"], "ARGS", *d["resume"][2:]])
         code = ", ".join(
             f"`{o}`" + ("\\*" if o in d["code_path_options"] else "") for o in d["code_options"]
         )
+        checked = (
+            f"{d['checked_version']}, the real CLI (tests/realcli)"
+            if d["real_cli_test"]
+            else f"{d['checked_version']}, its files and `--help`; not tested against the real CLI"
+        )
         rows.append(
             f"| {d['display_name']} | {', '.join(f'`{e}`' for e in d['executables'])} "
-            f"| {', '.join(f'`{s}`' for s in d['strategies'])} | `{resume}` | {code or '-'} |"
+            f"| {', '.join(f'`{s}`' for s in d['strategies'])} | `{resume}` | {code or '-'} "
+            f"| {checked} |"
         )
     return "\n".join(rows) + "\n"
 

@@ -9,14 +9,25 @@ from __future__ import annotations
 from assistant_resurrect.assistants.base import Assistant, Launch, parse_launch
 from assistant_resurrect.assistants.claude import Claude
 from assistant_resurrect.assistants.codex import Codex
+from assistant_resurrect.assistants.copilot import Copilot
 from assistant_resurrect.assistants.gemini import Gemini
 from assistant_resurrect.assistants.opencode import OpenCode
+from assistant_resurrect.assistants.pi import Pi
+from assistant_resurrect.assistants.qwen import Qwen
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
     from typing import Optional
 
-ASSISTANTS: tuple[Assistant, ...] = (Claude(), OpenCode(), Codex(), Gemini())
+ASSISTANTS: tuple[Assistant, ...] = (
+    Claude(),
+    OpenCode(),
+    Codex(),
+    Gemini(),
+    Pi(),
+    Qwen(),
+    Copilot(),
+)
 
 
 def by_name(name: str) -> Optional[Assistant]:

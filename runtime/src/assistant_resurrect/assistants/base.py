@@ -247,6 +247,12 @@ class Assistant:
     evidence: ClassVar[frozenset[str]] = frozenset()
     plugin_files: ClassVar[tuple[str, ...]] = ()
     display_name: ClassVar[str] = ""
+    # The CLI version the strategies and the resume form were checked against,
+    # and whether tests/realcli/test_<name>.py runs that real CLI (pinned in
+    # scripts/setup.d/30-assistant-clis.sh); else they were checked against the
+    # files and --help of that version only (the README says which).
+    checked_version: ClassVar[str] = ""
+    real_cli_test: ClassVar[bool] = False
     # Options that load code or configuration (see the module docstring); those
     # of `code_path_options` may name files or folders (checked on restore),
     # `code_list_options` take several values, `code_path_separator` splits one

@@ -126,6 +126,8 @@ class Claude(Assistant):
     session_id_re = UUID
     not_session_options = ONE_SHOT
     display_name = "Claude Code"
+    checked_version = "2.1.197"
+    real_cli_test = True
     agent_hooks = ("claude-session-start", "claude-session-end")
     evidence = frozenset({"state-file", "sessions-registry"})
     not_session_subcommands = SUBCOMMANDS

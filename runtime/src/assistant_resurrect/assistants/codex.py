@@ -129,6 +129,8 @@ class Codex(Assistant):
     session_id_re = UUID
     resume_form = ("resume",)
     display_name = "Codex CLI"
+    checked_version = "0.169.0"
+    real_cli_test = True
     value_options = frozenset(
         {
             "--config",

@@ -192,6 +192,8 @@ class Gemini(Assistant):
     session_id_re = UUID
     not_session_options = NOT_SESSION_OPTIONS
     display_name = "Gemini CLI"
+    checked_version = "0.61.0"
+    real_cli_test = True
     agent_hooks = ("gemini-session-start", "gemini-session-end")
     evidence = frozenset({"hook-state"})
     not_session_subcommands = SUBCOMMANDS

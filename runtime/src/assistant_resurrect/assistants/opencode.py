@@ -81,6 +81,8 @@ class OpenCode(Assistant):
     not_session_subcommands = NOT_SESSIONS
     resume_form = ("-s",)
     display_name = "OpenCode"
+    checked_version = "1.18.33"
+    real_cli_test = True
     plugin_files = ("opencode/assistant-resurrect.js",)
     evidence = frozenset({"tui-state", "plugin-state"})
     value_options = frozenset(

@@ -107,6 +107,7 @@ def _expand(path: str, home: str) -> str:
 class Pi(Assistant):
     name = "pi"
     display_name = "Pi coding agent"
+    checked_version = "0.73.1"
     executables = ("pi",)
     script_markers = ("@mariozechner/pi-coding-agent/",)
     session_id_re = UUID
