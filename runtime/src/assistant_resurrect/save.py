@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from assistant_resurrect import capture, detect, paths, procs, store
-from assistant_resurrect.assistants.base import Context, Found
+from assistant_resurrect.assistants.base import Assistant, Context, Found
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
 from assistant_resurrect.session import InvalidEntry, SavedSession
@@ -74,7 +74,19 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
                 )
             ctx.claimed[sid] = det.pid
         elif source is None:
-            log(f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID found")
+            kept = restored_id(pane, det.assistant, ctx)
+            if kept is not None:
+                # Nothing the process shows names a session (a tool that hides
+                # its arguments and writes nothing until a message): the one
+                # restore typed into this pane is still the one it runs.
+                ids[det.pid] = (kept, RESTORED)
+                ctx.claimed[kept] = det.pid
+                log(
+                    f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID "
+                    f"found; keeping {kept}, which restore typed into this pane"
+                )
+            else:
+                log(f"{det.assistant.name} in {pane.address} (pid {det.pid}): no session ID found")
 
     sessions: list[SavedSession] = []
     for pane, det, f in found:
@@ -113,6 +125,18 @@ def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
             )
         )
     return sessions
+
+
+RESTORED = "restored"  # id_source: the ID restore typed into the pane (its marker)
+
+
+def restored_id(pane: Pane, assistant: Assistant, ctx: Context) -> Optional[str]:
+    """The session ID restore typed into `pane` (its marker), when it is a valid
+    ID of `assistant` that no other pane's process shows."""
+    marker = pane.restored_marker or ""
+    if marker.startswith(("new:", "typing:")) or not assistant.valid_session_id(marker):
+        return None
+    return None if marker in ctx.claimed else marker
 
 
 def _say(log: Optional[Log], message: str) -> None:
