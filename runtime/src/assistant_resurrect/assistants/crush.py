@@ -20,8 +20,11 @@ counts), else `<cwd>/.crush`. Every interactive start records the data dir it
 chose in `projects.json` of the global data dir (`$CRUSH_GLOBAL_DATA`,
 `$XDG_DATA_HOME/crush`, `~/.local/share/crush`): `{"projects": [{"path":
 <cwd>, "data_dir": ...}]}`, read first. The TUI creates the row with the first
-message (a start, or `/new`, writes nothing until then: no row, nothing to
-resume); every message bumps `updated_at`. Crush writes no per-process record.
+message (a start, or a new session with ctrl+n, writes nothing until then: no
+row, nothing to resume); every message bumps `updated_at`. Crush writes no
+per-process record. With CRUSH_CLIENT_SERVER=1 the pane's `crush` is a client
+of a detached `crush server` (outside the pane) that writes the same
+database; the client records nothing in projects.json.
 
 Session ID strategies, in evidence order:
 1. `args`: `--session/-s <id>`: a UUID, or the hash prefix Crush prints on
@@ -31,7 +34,7 @@ Session ID strategies, in evidence order:
    process started but after another live Crush of the cwd started is most
    likely that one's own: taken only when no other is left. Two Crush panes
    chatting in one folder cannot be told apart otherwise (they may swap;
-   never one ID);
+   never one ID); nor can a `crush run` of the folder that has ended;
 3. `continue`: `--continue/-C` and no message since the start: the newest
    top-level session of the data dir (the one `-C` opened).
 Resume (`crush --help`: `-s, --session  Continue a previous session by ID`;
