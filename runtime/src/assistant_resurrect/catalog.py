@@ -62,7 +62,7 @@ def markdown() -> str:
         checked = (
             f"{d['checked_version']}, the real CLI (tests/realcli)"
             if d["real_cli_test"]
-            else f"{d['checked_version']}, its files and `--help`; not tested against the real CLI"
+            else f"{d['checked_version']}, not tested against the real CLI (see docs/assistants.md)"
         )
         rows.append(
             f"| {d['display_name']} | {', '.join(f'`{e}`' for e in d['executables'])} "
