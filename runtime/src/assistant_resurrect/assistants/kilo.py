@@ -1,0 +1,216 @@
+"""Kilo Code CLI (`kilo`, `kilocode`; npm `@kilocode/cli`), an OpenCode fork.
+
+Process tree (7.7.7): `node <prefix>/bin/kilo [args]` (the npm launcher, a
+node script also installed as `kilocode`) spawns the native Bun binary
+`<prefix>/lib/node_modules/@kilocode/cli/bin/.kilo [args]` (a copy of
+`@kilocode/cli-<os>-<arch>/bin/kilo`, which runs when the copy is missing or
+KILO_BIN_PATH names it) with the same arguments; the process title is not
+rewritten. `kilo` is also the name of an unrelated text editor, so a direct
+program named `kilo` counts only under an `@kilocode/` package folder.
+
+Sessions live in `<data>/kilo.db` (SQLite, WAL; `<data>` is
+`$XDG_DATA_HOME/kilo`, default `~/.local/share/kilo`; `$KILO_DB`, absolute or
+relative to `<data>`, overrides it; non-release channels use
+`kilo-<channel>.db`), table `session` as OpenCode's: `id` (`ses_…`),
+`directory` (the cwd), `parent_id` (sub-agent sessions), `time_archived`,
+`time_created` / `time_updated` (ms). A session's row is created with its
+first message: a start without one has nothing to resume. Kilo writes no
+record naming its pid (its logs are named by start time and shared).
+
+Session ID strategies, first answer wins:
+1. `args`: `-s/--session <id>` (not with `--fork` or `--cloud-fork`, which
+   continue in a new session);
+2. `db`: the newest non-archived top-level session of the process's cwd
+   created or updated since the process started (a message was sent in it);
+3. `continue`: with `-c/--continue` and nothing since the start, the newest
+   non-archived top-level session of the cwd (what `-c` reopened).
+None of them gives an ID another pane saved. Resume: `kilo [args] -s <id>`
+(7.7.7 `--help`: "-s, --session  session id to continue").
+
+Code-loading options (7.7.7 --help; policy in base.py): as OpenCode, none
+loads a file (config comes from KILO_CONFIG / KILO_CONFIG_DIR and the
+project), but `--hostname`, `--port`, `--mdns(-domain)` and `--cors` open the
+server it starts, which runs commands, to other users, hosts or web pages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from assistant_resurrect.assistants import _files
+from assistant_resurrect.assistants.base import Assistant, Context, Found, Launch, Strategy, scan
+
+TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
+if TYPE_CHECKING:
+    from typing import Optional
+
+# The columns of the `session` table (OpenCode's schema) the strategies read.
+SESSION_COLUMNS = ("id", "directory", "parent_id", "time_archived", "time_updated")
+# Subcommands that are not interactive sessions: helpers, one-shot runs,
+# servers (7.7.7 `kilo --help`; tool modules import no other tool module, so
+# this is not OpenCode's list plus Kilo's own).
+NOT_SESSIONS = frozenset(
+    {
+        "completion",
+        "acp",
+        "mcp",
+        "attach",
+        "run",
+        "debug",
+        "auth",
+        "providers",
+        "agent",
+        "upgrade",
+        "uninstall",
+        "serve",
+        "models",
+        "stats",
+        "export",
+        "import",
+        "github",
+        "pr",
+        "session",
+        "plugin",
+        "plug",
+        "db",
+        "console",
+        "cloud",
+        "roll-call",
+        "profile",
+        "remote",
+        "daemon",
+        "config",
+        "worktree",
+        "help",
+    }
+)
+# Flags that make `-s`/`-c` continue in a new session (a fork of the named one).
+FORK_FLAGS = frozenset({"--fork", "--cloud-fork"})
+PACKAGE_DIR = "@kilocode/"  # @kilocode/cli/bin/.kilo, @kilocode/cli-linux-x64/bin/kilo
+
+
+class Kilo(Assistant):
+    name = "kilo"
+    display_name = "Kilo Code CLI"
+    executables = ("kilo", "kilocode", ".kilo")
+    script_markers = (PACKAGE_DIR,)
+    session_id_re = re.compile(r"ses_[A-Za-z0-9]{8,64}\Z")
+    checked_version = "7.7.7"
+    not_session_subcommands = NOT_SESSIONS
+    not_session_options = frozenset({"--help", "-h", "--version", "-v"})
+    resume_form = ("-s",)
+    value_options = frozenset(
+        {
+            "--model",
+            "-m",
+            "--agent",
+            "--port",
+            "--hostname",
+            "--log-level",
+            "--prompt",
+            "--mdns-domain",
+            "--cors",
+            "--worktree",
+            "--replay-limit",
+        }
+    )
+    # --prompt is a first message: not replayed (the resumed session has it).
+    session_options = frozenset({"--session", "-s", "--prompt"})
+    session_flags = frozenset({"--continue", "-c"}) | FORK_FLAGS
+    code_options = ("--hostname", "--port", "--mdns", "--mdns-domain", "--cors")
+    # `kilo [project]` changes into the project first: the saved cwd is that
+    # folder and restore cd-s there, so the (possibly relative) path is not replayed.
+    keep_positionals = False
+
+    def match(self, launch: Launch) -> bool:
+        """`kilocode` or `.kilo` anywhere; `kilo` as a script (the npm launcher
+        under node or bun) or under an @kilocode/ folder, never a direct
+        program `kilo` elsewhere (the kilo text editor)."""
+        if PACKAGE_DIR in launch.program:
+            return True
+        if launch.name in ("kilocode", ".kilo"):
+            return True
+        return launch.name == "kilo" and not launch.direct
+
+    def strategies(self) -> list[tuple[str, Strategy]]:
+        return [
+            ("args", self.id_from_args),
+            ("db", self.id_from_db),
+            ("continue", self.id_from_continue),
+        ]
+
+    def _flags(self, found: Found) -> set[str]:
+        return {
+            tok.option
+            for tok in scan(found.launch.args, self.value_options | self.session_options)
+            if tok.option
+        }
+
+    def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:
+        """`-s <id>`, unless a fork flag makes it open a new session."""
+        if self._flags(found) & FORK_FLAGS:
+            return None
+        for tok in scan(found.launch.args, self.value_options | self.session_options):
+            if tok.option in ("--session", "-s") and tok.value:
+                return tok.value
+        return None
+
+    def db_path(self, ctx: Context, found: Found) -> Optional[str]:
+        """$KILO_DB (absolute, or relative to the data dir), else <data>/kilo.db,
+        else the newest kilo*.db there (non-release channels)."""
+        env = _files.proc_env(ctx, found)
+        data_home = _files.env_path(env, "XDG_DATA_HOME") or os.path.join(
+            ctx.home, ".local", "share"
+        )
+        data = os.path.join(data_home, "kilo")
+        explicit = env.get("KILO_DB") if env else os.environ.get("KILO_DB")
+        if explicit and explicit != ":memory:":
+            return explicit if os.path.isabs(explicit) else os.path.join(data, explicit)
+        default = os.path.join(data, "kilo.db")
+        if os.path.lexists(default):
+            return default
+        others = _files.recent_files(data, (".db",), 0.0)
+        named = [p for _, p in others if os.path.basename(p).startswith("kilo")]
+        return named[0] if named else None
+
+    def _newest(self, ctx: Context, found: Found, since_ms: Optional[int]) -> Optional[str]:
+        """The newest unclaimed non-archived top-level session of the cwd
+        (updated at or after `since_ms`, when given)."""
+        if not found.cwd:
+            return None
+        path = self.db_path(ctx, found)
+        if path is None:
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        cwd = found.cwd
+
+        def run(conn: object, cols: set[str]) -> Optional[str]:
+            rows = conn.execute(  # type: ignore[attr-defined]
+                "SELECT id FROM session WHERE directory = ? AND parent_id IS NULL "
+                "AND time_archived IS NULL AND time_updated >= ? "
+                "ORDER BY time_updated DESC LIMIT 20",
+                (cwd, since_ms if since_ms is not None else -1),
+            ).fetchall()
+            for (sid,) in rows:
+                if isinstance(sid, str) and _files.unclaimed(ctx, found, sid):
+                    return sid
+            return None
+
+        result: Optional[str] = _sqlite.read(
+            path, "session", SESSION_COLUMNS, run, ctx.log, f"kilo pid {found.pid}"
+        )
+        return result
+
+    def id_from_db(self, ctx: Context, found: Found) -> Optional[str]:
+        """A session of this cwd written since the process started."""
+        since = int((found.start - _files.MTIME_SLACK) * 1000)
+        return self._newest(ctx, found, since)
+
+    def id_from_continue(self, ctx: Context, found: Found) -> Optional[str]:
+        """`-c` with no message since: the cwd's newest session, which it reopened."""
+        flags = self._flags(found)
+        if not flags & {"--continue", "-c"} or flags & FORK_FLAGS:
+            return None
+        return self._newest(ctx, found, None)
