@@ -4,6 +4,7 @@ not the kilo text editor's), and hostile stores."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -174,6 +175,48 @@ def test_invalid_id_in_args_is_never_typed(proc: Proc) -> None:
     store(proc).close()
     assert proc.find("kilo", [*KILO, "-s", "$(touch /tmp/x)"]) == (S_NEW, "db")
     assert any("invalid session ID" in line for line in proc.log_lines)
+
+
+S_PLUGIN = "ses_pluginpluginpluginplugin"
+
+
+def plugin_state(p: Proc, sid: str, start: Optional[float] = None) -> None:
+    """The file OpenCode's plugin wrote in Kilo 7.7.7 (`opencode-<kilo pid>.json`,
+    fixture), for this process."""
+    data = json.loads((FIXTURES / "opencode-plugin-state.json").read_text())
+    data.update(
+        pid=p.pid,
+        session_id=sid,
+        directory=str(p.cwd),
+        timestamp_epoch=p.start + 3,
+        start_time=p.start if start is None else start,
+    )
+    p.state_file("opencode", data)
+
+
+def test_plugin_state_outranks_args_and_db(proc: Proc) -> None:
+    """`kilo -s A`, then /new and a message: the plugin names the new session."""
+    store(proc).close()
+    plugin_state(proc, S_PLUGIN)
+    assert proc.find("kilo", [*KILO, "-s", S_ARGS]) == (S_PLUGIN, "plugin-state")
+    # Evidence: it takes the ID over from a pane whose command line merely names it.
+    ctx = proc.ctx(claimed={S_PLUGIN: 1})
+    ctx.from_args.add(S_PLUGIN)
+    assert tool().find_session_id(ctx, proc.found(KILO)) == (S_PLUGIN, "plugin-state")
+
+
+def test_plugin_state_of_an_earlier_process_is_ignored(proc: Proc) -> None:
+    store(proc).close()
+    plugin_state(proc, S_PLUGIN, start=proc.start - 3600)
+    assert proc.find("kilo", [*KILO, "-s", S_ARGS]) == (S_ARGS, "args")
+    assert any("earlier process" in line for line in proc.log_lines)
+
+
+def test_plugin_state_not_json_no_crash(proc: Proc) -> None:
+    store(proc).close()
+    proc.state.mkdir(mode=0o700, exist_ok=True)
+    (proc.state / f"opencode-{proc.pid}.json").write_text("{not json")
+    assert proc.find("kilo", KILO) == (S_NEW, "db")
 
 
 # -- hostile stores ------------------------------------------------------------

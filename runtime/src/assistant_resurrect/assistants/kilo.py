@@ -18,11 +18,18 @@ first message: a start without one has nothing to resume. Kilo writes no
 record naming its pid (its logs are named by start time and shared).
 
 Session ID strategies, first answer wins:
-1. `args`: `-s/--session <id>` (not with `--fork` or `--cloud-fork`, which
+1. `plugin-state`: `opencode-<pid>.json` in our state dir, for this Kilo
+   process's pid: OpenCode's server plugin (roles/.../opencode/
+   assistant-resurrect.js), which Kilo 7.7.7 loads from
+   `~/.config/kilo/{plugin,plugins}/*.js` unchanged (checked: it writes that
+   file with Kilo's pid on the first message and follows /new), names the
+   session of the last message or new session; the file must be from this
+   process (its start time), not an earlier one with a reused pid;
+2. `args`: `-s/--session <id>` (not with `--fork` or `--cloud-fork`, which
    continue in a new session);
-2. `db`: the newest non-archived top-level session of the process's cwd
+3. `db`: the newest non-archived top-level session of the process's cwd
    created or updated since the process started (a message was sent in it);
-3. `continue`: with `-c/--continue` and nothing since the start, the newest
+4. `continue`: with `-c/--continue` and nothing since the start, the newest
    non-archived top-level session of the cwd (what `-c` reopened).
 None of them gives an ID another pane saved. Resume: `kilo [args] -s <id>`
 (7.7.7 `--help`: "-s, --session  session id to continue").
@@ -40,6 +47,7 @@ import re
 
 from assistant_resurrect.assistants import _files
 from assistant_resurrect.assistants.base import Assistant, Context, Found, Launch, Strategy, scan
+from assistant_resurrect.procs import same_start
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
@@ -87,6 +95,8 @@ NOT_SESSIONS = frozenset(
 )
 # Flags that make `-s`/`-c` continue in a new session (a fork of the named one).
 FORK_FLAGS = frozenset({"--fork", "--cloud-fork"})
+# State files of OpenCode's server plugin (it names them after OpenCode, also in Kilo).
+PLUGIN_KIND = "opencode"
 PACKAGE_DIR = "@kilocode/"  # @kilocode/cli/bin/.kilo, @kilocode/cli-linux-x64/bin/kilo
 
 
@@ -119,6 +129,7 @@ class Kilo(Assistant):
     session_options = frozenset({"--session", "-s", "--prompt"})
     session_flags = frozenset({"--continue", "-c"}) | FORK_FLAGS
     code_options = ("--hostname", "--port", "--mdns", "--mdns-domain", "--cors")
+    evidence = frozenset({"plugin-state"})
     # `kilo [project]` changes into the project first: the saved cwd is that
     # folder and restore cd-s there, so the (possibly relative) path is not replayed.
     keep_positionals = False
@@ -135,10 +146,26 @@ class Kilo(Assistant):
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
+            ("plugin-state", self.id_from_plugin),
             ("args", self.id_from_args),
             ("db", self.id_from_db),
             ("continue", self.id_from_continue),
         ]
+
+    def id_from_plugin(self, ctx: Context, found: Found) -> Optional[str]:
+        """The session OpenCode's plugin, loaded by this Kilo process, recorded."""
+        for pid in found.pids or [found.pid]:
+            entry = ctx.state.get(PLUGIN_KIND, pid)
+            if entry is None:
+                continue
+            proc = ctx.snap.procs.get(pid)
+            started = entry.get("start_time")
+            if proc is None or started is None or not same_start(started, proc.start):
+                ctx.log(f"kilo pid {pid}: plugin state is from an earlier process; ignored")
+                continue
+            sid = entry.get("session_id")
+            return sid if isinstance(sid, str) else None
+        return None
 
     def _flags(self, found: Found) -> set[str]:
         return {
