@@ -1,4 +1,5 @@
-"""Kilo Code CLI: one test per session-ID strategy (args, db, continue), the
+"""Kilo Code CLI: one test per session-ID strategy (plugin-state, args, db,
+continue, no-message), the
 resume form of 7.7.7's --help, which processes are Kilo's (not OpenCode's,
 not the kilo text editor's), and hostile stores."""
 
@@ -14,7 +15,7 @@ from typing import Optional
 import pytest
 
 from assistant_resurrect.assistants import by_name, match
-from assistant_resurrect.assistants.base import Assistant, parse_launch
+from assistant_resurrect.assistants.base import FRESH, Assistant, parse_launch
 from tests.unit.strategy_helpers import Proc, make_proc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kilo"
@@ -57,8 +58,10 @@ def add(
     updated_s: float,
     parent: Optional[str] = None,
     archived: Optional[int] = None,
+    messages: bool = True,
 ) -> None:
-    """Another session row like the real one (times in seconds, stored in ms)."""
+    """Another session row like the real one (times in seconds, stored in ms),
+    with a copy of its first message unless `messages` is off."""
     row = conn.execute(f"SELECT * FROM session WHERE id = '{S_REAL}'").fetchone()
     cols = [r[1] for r in conn.execute("PRAGMA table_info(session)")]
     values = dict(zip(cols, row))
@@ -75,6 +78,12 @@ def add(
         f"INSERT INTO session ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
         list(values.values()),
     )
+    if messages:
+        conn.execute(
+            "INSERT INTO message SELECT id || ?, ?, time_created, time_updated, data "
+            "FROM message WHERE session_id = ? LIMIT 1",
+            (sid[4:], sid, S_REAL),
+        )
     conn.commit()
 
 
@@ -124,12 +133,32 @@ def test_db_newest_top_level_of_cwd(proc: Proc) -> None:
 
 def test_db_ignores_sessions_from_before_the_start(proc: Proc) -> None:
     """A start without a message writes no row: older sessions of the folder
-    are not this process's (it starts afresh on restore)."""
+    are not this process's; no-message says so (restore starts it afresh)."""
     conn = real_db(db_path(proc), proc.cwd)
     conn.execute(f"UPDATE session SET time_updated = {int((proc.start - 600) * 1000)}")
     conn.commit()
     conn.close()
+    assert proc.find("kilo", KILO) == (None, FRESH)
+    # a fork with no message yet: no row of its own either
+    assert proc.find("kilo", [*KILO, "-s", S_REAL, "--fork"]) == (None, FRESH)
+
+
+def test_no_message_needs_a_readable_db(proc: Proc) -> None:
+    assert proc.find("kilo", KILO) == (None, None)  # no kilo.db at all
+    db_path(proc).parent.mkdir(parents=True)
+    db_path(proc).write_bytes(b"garbage" * 100)
     assert proc.find("kilo", KILO) == (None, None)
+
+
+def test_a_reopened_session_is_never_fresh(proc: Proc) -> None:
+    """`-s A` whose ID another pane saved, `-c` with every session saved: unknown,
+    not a fresh start."""
+    conn = real_db(db_path(proc), proc.cwd)
+    conn.execute(f"UPDATE session SET time_updated = {int((proc.start - 600) * 1000)}")
+    conn.commit()
+    conn.close()
+    assert proc.find("kilo", [*KILO, "-s", S_REAL], claimed={S_REAL: 1}) == (None, None)
+    assert proc.find("kilo", [*KILO, "-c"], claimed={S_REAL: 1}) == (None, None)
 
 
 def test_continue_reopens_the_newest_of_the_cwd(proc: Proc) -> None:
@@ -142,7 +171,23 @@ def test_continue_reopens_the_newest_of_the_cwd(proc: Proc) -> None:
     conn.close()
     assert proc.find("kilo", [*KILO, "-c"]) == (S_REAL, "continue")
     assert proc.find("kilo", [*KILO, "--continue"]) == (S_REAL, "continue")
-    assert proc.find("kilo", [*KILO, "-c", "--fork"]) == (None, None)
+    assert proc.find("kilo", [*KILO, "-c", "--fork"]) == (None, FRESH)  # no fork row yet
+
+
+S_EMPTY = "ses_emptyemptyemptyemptyempt"
+
+
+def test_a_session_without_messages_is_a_fresh_start(proc: Proc) -> None:
+    """`kilo --mini` creates its session row at the start, with no message:
+    nothing to resume, whichever strategy names it."""
+    conn = store(proc)
+    add(conn, S_EMPTY, str(proc.cwd), proc.start + 9, messages=False)
+    conn.close()
+    assert proc.find("kilo", [*KILO, "--mini"]) == (None, FRESH)
+    assert proc.find("kilo", [*KILO, "-s", S_EMPTY]) == (None, FRESH)
+    assert proc.find("kilo", [*KILO, "-s", S_NEW]) == (S_NEW, "args")
+    # an ID kilo.db does not hold: unknown, resumed as named
+    assert proc.find("kilo", [*KILO, "-s", S_ARGS]) == (S_ARGS, "args")
 
 
 def test_two_panes_in_one_cwd_never_share_an_id(proc: Proc) -> None:

@@ -31,7 +31,14 @@ Session ID strategies, first answer wins:
    created or updated since the process started (a message was sent in it);
 4. `continue`: with `-c/--continue` and nothing since the start, the newest
    non-archived top-level session of the cwd (what `-c` reopened).
-None of them gives an ID another pane saved. Resume: `kilo [args] -s <id>`
+5. `no-message`: without `-s` / `-c` (or with a fork flag), a readable
+   kilo.db holding no top-level session of the cwd written since the start:
+   no message was sent, nothing to resume -> NO_CONVERSATION, restore starts
+   Kilo afresh (a session only picked in the TUI's list, with no message
+   since, is not seen: it is restored as a fresh start too).
+None of them gives an ID another pane saved. A session without a row in
+kilo.db's `message` table (`--mini` creates its session at the start) is not
+resumable: saved as a fresh start. Resume: `kilo [args] -s <id>`
 (7.7.7 `--help`: "-s, --session  session id to continue").
 
 Code-loading options (7.7.7 --help; policy in base.py): as OpenCode, none
@@ -46,7 +53,15 @@ import os
 import re
 
 from assistant_resurrect.assistants import _files
-from assistant_resurrect.assistants.base import Assistant, Context, Found, Launch, Strategy, scan
+from assistant_resurrect.assistants.base import (
+    NO_CONVERSATION,
+    Assistant,
+    Context,
+    Found,
+    Launch,
+    Strategy,
+    scan,
+)
 from assistant_resurrect.procs import same_start
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
@@ -150,6 +165,7 @@ class Kilo(Assistant):
             ("args", self.id_from_args),
             ("db", self.id_from_db),
             ("continue", self.id_from_continue),
+            ("no-message", self.no_message),
         ]
 
     def id_from_plugin(self, ctx: Context, found: Found) -> Optional[str]:
@@ -241,3 +257,56 @@ class Kilo(Assistant):
         if not flags & {"--continue", "-c"} or flags & FORK_FLAGS:
             return None
         return self._newest(ctx, found, None)
+
+    def no_message(self, ctx: Context, found: Found) -> Optional[str]:
+        """NO_CONVERSATION when kilo.db shows no session of the cwd written since
+        the start and the command line opens no existing one."""
+        flags = self._flags(found)
+        if flags & {"--session", "-s", "--continue", "-c"} and not flags & FORK_FLAGS:
+            return None  # it reopened a session (one another pane saved, or unreadable)
+        if not found.cwd:
+            return None
+        path = self.db_path(ctx, found)
+        if path is None:
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        since = int((found.start - _files.MTIME_SLACK) * 1000)
+        cwd = found.cwd
+
+        def run(conn: object, cols: set[str]) -> Optional[str]:
+            (count,) = conn.execute(  # type: ignore[attr-defined]
+                "SELECT count(*) FROM session WHERE directory = ? AND parent_id IS NULL "
+                "AND time_updated >= ?",
+                (cwd, since),
+            ).fetchone()
+            return NO_CONVERSATION if count == 0 else None
+
+        result: Optional[str] = _sqlite.read(
+            path, "session", SESSION_COLUMNS, run, ctx.log, f"kilo pid {found.pid}"
+        )
+        return result
+
+    def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:
+        """False for a session with no message yet (`kilo --mini` creates its
+        row at the start); None when kilo.db cannot tell."""
+        path = self.db_path(ctx, found)
+        if path is None:
+            return None
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: object, cols: set[str]) -> Optional[bool]:
+            known = conn.execute(  # type: ignore[attr-defined]
+                "SELECT 1 FROM session WHERE id = ?", (session_id,)
+            ).fetchone()
+            if known is None:
+                return None  # not in this database: cannot tell
+            row = conn.execute(  # type: ignore[attr-defined]
+                "SELECT 1 FROM message WHERE session_id = ? LIMIT 1", (session_id,)
+            ).fetchone()
+            return row is not None
+
+        result: Optional[bool] = _sqlite.read(
+            path, "message", ("session_id",), run, ctx.log, f"kilo pid {found.pid}"
+        )
+        return result
