@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
+from assistant_resurrect import procs
 from assistant_resurrect.assistants import by_name, match
 from assistant_resurrect.assistants.base import FRESH, Assistant, parse_launch
 from tests.unit.strategy_helpers import Proc, make_proc
@@ -356,9 +359,48 @@ def test_cli_args_replay_flags_not_session_ones() -> None:
         "--mini",
         "--replay-limit",
         "5",
+        "some/project",
     ]
     assert tool().model(args) == "anthropic/claude-sonnet-4-5"
     assert tool().model(["--model=a/b"]) == "a/b"
+
+
+def test_project_replayed_through_the_launcher_only() -> None:
+    """`kilo ../b`: the launcher (saved, its cwd restored) stays where it was
+    started, so the project is replayed; the native binary run directly has
+    changed into it, so it is not."""
+    args = tool().cli_args(["--mini", "../b", "-s", S_ARGS])
+    assert args == ["--mini", "../b"]
+    assert tool().resume_argv("kilo", args, S_NEW) == ["kilo", "--mini", "../b", "-s", S_NEW]
+    native = "/usr/lib/node_modules/@kilocode/cli/bin/.kilo"
+    assert tool().resume_argv(native, args, S_NEW) == [native, "--mini", "-s", S_NEW]
+    assert tool().fresh_argv(native, ["--agent", "code", "../b"]) == [native, "--agent", "code"]
+    assert tool().fresh_argv("kilo", ["../b"]) == ["kilo", "../b"]
+
+
+def test_db_matches_the_native_process_folder(proc: Proc, tmp_path: Path) -> None:
+    """`kilo ../b` from a: the launcher's cwd is a, the native child's is b,
+    where the session is recorded."""
+    other = tmp_path / "work" / "b"
+    other.mkdir()
+    conn = real_db(db_path(proc), other)
+    conn.execute(f"UPDATE session SET time_updated = {int((proc.start + 1) * 1000)}")
+    conn.commit()
+    conn.close()
+    child = subprocess.Popen(["sleep", "300"], cwd=other)
+    try:
+        deadline = time.monotonic() + 5
+        while procs.read_proc(child.pid) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        found = proc.found([*KILO, "../b"])
+        assert found.cwd == str(proc.cwd)
+        alone = tool().find_session_id(proc.ctx(), found)
+        assert alone == (None, FRESH)  # the launcher's folder holds nothing new
+        found.pids = [proc.pid, child.pid]
+        assert tool().find_session_id(proc.ctx(), found) == (S_REAL, "db")
+    finally:
+        child.kill()
+        child.wait()
 
 
 @pytest.mark.parametrize(

@@ -5,17 +5,24 @@ node script also installed as `kilocode`) spawns the native Bun binary
 `<prefix>/lib/node_modules/@kilocode/cli/bin/.kilo [args]` (a copy of
 `@kilocode/cli-<os>-<arch>/bin/kilo`, which runs when the copy is missing or
 KILO_BIN_PATH names it) with the same arguments; the process title is not
-rewritten. `kilo` is also the name of an unrelated text editor, so a direct
-program named `kilo` counts only under an `@kilocode/` package folder.
+rewritten. `kilo [project]`: the native binary changes into the project, the
+launcher (the process saved, whose cwd restore cd-s into) stays where it was
+started, so the project is replayed as typed, and the strategies match
+sessions against the native process's cwd (the deepest Kilo process); a
+native binary run directly has changed into the project itself, so its
+project argument is dropped on restore. `kilo` is also the name of an
+unrelated text editor, so a direct program named `kilo` counts only under an
+`@kilocode/` package folder.
 
 Sessions live in `<data>/kilo.db` (SQLite, WAL; `<data>` is
 `$XDG_DATA_HOME/kilo`, default `~/.local/share/kilo`; `$KILO_DB`, absolute or
 relative to `<data>`, overrides it; non-release channels use
 `kilo-<channel>.db`), table `session` as OpenCode's: `id` (`ses_…`),
 `directory` (the cwd), `parent_id` (sub-agent sessions), `time_archived`,
-`time_created` / `time_updated` (ms). A session's row is created with its
-first message: a start without one has nothing to resume. Kilo writes no
-record naming its pid (its logs are named by start time and shared).
+`time_created` / `time_updated` (ms); table `message` (`session_id`). The
+TUI creates a session's row with its first message (`--mini` at the start,
+with no message row). Kilo itself writes no record naming its pid (its logs
+are named by start time and shared).
 
 Session ID strategies, first answer wins:
 1. `plugin-state`: `opencode-<pid>.json` in our state dir, for this Kilo
@@ -39,7 +46,8 @@ Session ID strategies, first answer wins:
 None of them gives an ID another pane saved. A session without a row in
 kilo.db's `message` table (`--mini` creates its session at the start) is not
 resumable: saved as a fresh start. Resume: `kilo [args] -s <id>`
-(7.7.7 `--help`: "-s, --session  session id to continue").
+(7.7.7 `--help`: "-s, --session  session id to continue"; Kilo prints
+`kilo -s <id>` itself when it exits).
 
 Code-loading options (7.7.7 --help; policy in base.py): as OpenCode, none
 loads a file (config comes from KILO_CONFIG / KILO_CONFIG_DIR and the
@@ -145,9 +153,8 @@ class Kilo(Assistant):
     session_flags = frozenset({"--continue", "-c"}) | FORK_FLAGS
     code_options = ("--hostname", "--port", "--mdns", "--mdns-domain", "--cors")
     evidence = frozenset({"plugin-state"})
-    # `kilo [project]` changes into the project first: the saved cwd is that
-    # folder and restore cd-s there, so the (possibly relative) path is not replayed.
-    keep_positionals = False
+    # `kilo [project]`: replayed from the launcher's cwd (see the docstring).
+    keep_positionals = True
 
     def match(self, launch: Launch) -> bool:
         """`kilocode` or `.kilo` anywhere; `kilo` as a script (the npm launcher
@@ -158,6 +165,32 @@ class Kilo(Assistant):
         if launch.name in ("kilocode", ".kilo"):
             return True
         return launch.name == "kilo" and not launch.direct
+
+    def resume_argv(self, program: str, cli_args: list[str], session_id: str) -> list[str]:
+        return [program, *self._replayed(program, cli_args), *self.resume_form, session_id]
+
+    def fresh_argv(self, program: str, cli_args: list[str]) -> list[str]:
+        return [program, *self._replayed(program, cli_args)]
+
+    def _replayed(self, program: str, cli_args: list[str]) -> list[str]:
+        """`cli_args`, without the project when `program` is the native binary
+        run directly (it changed into the project: the saved cwd is that)."""
+        if program in ("kilo", "kilocode"):
+            return cli_args  # through the launcher, which stays in its folder
+        kept: list[str] = []
+        for tok in scan(cli_args, self.value_options | self.session_options):
+            if tok.option is not None:
+                kept.extend(tok.raw)
+        return kept
+
+    def work_dir(self, found: Found, ctx: Context) -> Optional[str]:
+        """The folder Kilo works in: the cwd of the deepest Kilo process (the
+        native binary, which changed into `[project]`), else the saved one."""
+        for pid in reversed(found.pids):
+            cwd = ctx.snap.cwd(pid)
+            if cwd:
+                return cwd
+        return found.cwd
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
@@ -220,14 +253,13 @@ class Kilo(Assistant):
     def _newest(self, ctx: Context, found: Found, since_ms: Optional[int]) -> Optional[str]:
         """The newest unclaimed non-archived top-level session of the cwd
         (updated at or after `since_ms`, when given)."""
-        if not found.cwd:
+        cwd = self.work_dir(found, ctx)
+        if not cwd:
             return None
         path = self.db_path(ctx, found)
         if path is None:
             return None
         from assistant_resurrect.assistants import _sqlite
-
-        cwd = found.cwd
 
         def run(conn: object, cols: set[str]) -> Optional[str]:
             rows = conn.execute(  # type: ignore[attr-defined]
@@ -264,7 +296,8 @@ class Kilo(Assistant):
         flags = self._flags(found)
         if flags & {"--session", "-s", "--continue", "-c"} and not flags & FORK_FLAGS:
             return None  # it reopened a session (one another pane saved, or unreadable)
-        if not found.cwd:
+        cwd = self.work_dir(found, ctx)
+        if not cwd:
             return None
         path = self.db_path(ctx, found)
         if path is None:
@@ -272,7 +305,6 @@ class Kilo(Assistant):
         from assistant_resurrect.assistants import _sqlite
 
         since = int((found.start - _files.MTIME_SLACK) * 1000)
-        cwd = found.cwd
 
         def run(conn: object, cols: set[str]) -> Optional[str]:
             (count,) = conn.execute(  # type: ignore[attr-defined]
