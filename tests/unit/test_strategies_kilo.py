@@ -253,6 +253,48 @@ def test_plugin_state_outranks_args_and_db(proc: Proc) -> None:
     assert tool().find_session_id(ctx, proc.found(KILO)) == (S_PLUGIN, "plugin-state")
 
 
+S_PICKED = "ses_pickedpickedpickedpicked"
+
+
+def tui_state(p: Proc, route: str, sid: Optional[str], start: Optional[float] = None) -> None:
+    """The file OpenCode's TUI plugin wrote in Kilo 7.7.7 (fixture), for this process."""
+    data = json.loads((FIXTURES / "opencode-tui-state.json").read_text())
+    data.update(
+        pid=p.pid,
+        route=route,
+        session_id=sid,
+        directory=str(p.cwd),
+        timestamp_epoch=p.start + 5,
+        start_time=p.start if start is None else start,
+    )
+    p.state_file("opencode-tui", data)
+
+
+def test_tui_state_outranks_plugin_state_and_args(proc: Proc) -> None:
+    """`kilo -s A`, a message, then B picked from the session list: the TUI's
+    route names B, the server plugin still A."""
+    conn = store(proc)
+    add(conn, S_PICKED, str(proc.cwd), proc.start - 300)
+    conn.close()
+    plugin_state(proc, S_PLUGIN)
+    tui_state(proc, "session", S_PICKED)
+    assert proc.find("kilo", [*KILO, "-s", S_ARGS]) == (S_PICKED, "tui-state")
+
+
+def test_tui_home_is_a_fresh_start(proc: Proc) -> None:
+    """/new (route home, no message yet) after a session: nothing to resume."""
+    store(proc).close()
+    plugin_state(proc, S_PLUGIN)
+    tui_state(proc, "home", None)
+    assert proc.find("kilo", [*KILO, "-s", S_ARGS]) == (None, FRESH)
+
+
+def test_tui_state_of_an_earlier_process_is_ignored(proc: Proc) -> None:
+    store(proc).close()
+    tui_state(proc, "session", S_PICKED, start=proc.start - 3600)
+    assert proc.find("kilo", KILO) == (S_NEW, "db")
+
+
 def test_plugin_state_of_an_earlier_process_is_ignored(proc: Proc) -> None:
     store(proc).close()
     plugin_state(proc, S_PLUGIN, start=proc.start - 3600)

@@ -25,20 +25,25 @@ with no message row). Kilo itself writes no record naming its pid (its logs
 are named by start time and shared).
 
 Session ID strategies, first answer wins:
-1. `plugin-state`: `opencode-<pid>.json` in our state dir, for this Kilo
+1. `tui-state`: `opencode-tui-<pid>.json`, written by OpenCode's TUI plugin
+   (roles/.../opencode/assistant-resurrect-tui.js), which Kilo 7.7.7 loads
+   when `~/.config/kilo/tui.json` lists it (checked: it follows a pick from
+   the session list): route "session" -> its session, route "home" (no
+   message yet) -> NO_CONVERSATION;
+2. `plugin-state`: `opencode-<pid>.json` in our state dir, for this Kilo
    process's pid: OpenCode's server plugin (roles/.../opencode/
    assistant-resurrect.js), which Kilo 7.7.7 loads from
    `~/.config/kilo/{plugin,plugins}/*.js` unchanged (checked: it writes that
    file with Kilo's pid on the first message and follows /new), names the
    session of the last message or new session; the file must be from this
    process (its start time), not an earlier one with a reused pid;
-2. `args`: `-s/--session <id>` (not with `--fork` or `--cloud-fork`, which
+3. `args`: `-s/--session <id>` (not with `--fork` or `--cloud-fork`, which
    continue in a new session);
-3. `db`: the newest non-archived top-level session of the process's cwd
+4. `db`: the newest non-archived top-level session of the process's cwd
    created or updated since the process started (a message was sent in it);
-4. `continue`: with `-c/--continue` and nothing since the start, the newest
+5. `continue`: with `-c/--continue` and nothing since the start, the newest
    non-archived top-level session of the cwd (what `-c` reopened).
-5. `no-message`: without `-s` / `-c` (or with a fork flag), a readable
+6. `no-message`: without `-s` / `-c` (or with a fork flag), a readable
    kilo.db holding no top-level session of the cwd written since the start:
    no message was sent, nothing to resume -> NO_CONVERSATION, restore starts
    Kilo afresh (a session only picked in the TUI's list, with no message
@@ -118,8 +123,9 @@ NOT_SESSIONS = frozenset(
 )
 # Flags that make `-s`/`-c` continue in a new session (a fork of the named one).
 FORK_FLAGS = frozenset({"--fork", "--cloud-fork"})
-# State files of OpenCode's server plugin (it names them after OpenCode, also in Kilo).
+# State files of OpenCode's server and TUI plugins (named after OpenCode, also in Kilo).
 PLUGIN_KIND = "opencode"
+TUI_KIND = "opencode-tui"
 PACKAGE_DIR = "@kilocode/"  # @kilocode/cli/bin/.kilo, @kilocode/cli-linux-x64/bin/kilo
 
 
@@ -152,7 +158,7 @@ class Kilo(Assistant):
     session_options = frozenset({"--session", "-s", "--prompt"})
     session_flags = frozenset({"--continue", "-c"}) | FORK_FLAGS
     code_options = ("--hostname", "--port", "--mdns", "--mdns-domain", "--cors")
-    evidence = frozenset({"plugin-state"})
+    evidence = frozenset({"tui-state", "plugin-state"})
     # `kilo [project]`: replayed from the launcher's cwd (see the docstring).
     keep_positionals = True
 
@@ -194,6 +200,7 @@ class Kilo(Assistant):
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
+            ("tui-state", self.id_from_tui),
             ("plugin-state", self.id_from_plugin),
             ("args", self.id_from_args),
             ("db", self.id_from_db),
@@ -201,20 +208,36 @@ class Kilo(Assistant):
             ("no-message", self.no_message),
         ]
 
-    def id_from_plugin(self, ctx: Context, found: Found) -> Optional[str]:
-        """The session OpenCode's plugin, loaded by this Kilo process, recorded."""
+    def _own_entry(self, ctx: Context, found: Found, kind: str) -> Optional[dict]:
+        """The `kind` state file of one of these Kilo processes, if it is from
+        that process (its start time), not an earlier one with a reused pid."""
         for pid in found.pids or [found.pid]:
-            entry = ctx.state.get(PLUGIN_KIND, pid)
+            entry = ctx.state.get(kind, pid)
             if entry is None:
                 continue
             proc = ctx.snap.procs.get(pid)
             started = entry.get("start_time")
             if proc is None or started is None or not same_start(started, proc.start):
-                ctx.log(f"kilo pid {pid}: plugin state is from an earlier process; ignored")
+                ctx.log(f"kilo pid {pid}: {kind} state is from an earlier process; ignored")
                 continue
-            sid = entry.get("session_id")
-            return sid if isinstance(sid, str) else None
+            return entry
         return None
+
+    def id_from_tui(self, ctx: Context, found: Found) -> Optional[str]:
+        """The TUI's route: the session on screen, or home (no conversation yet)."""
+        entry = self._own_entry(ctx, found, TUI_KIND)
+        if entry is None:
+            return None
+        if entry.get("route") == "home":
+            return NO_CONVERSATION
+        sid = entry.get("session_id")
+        return sid if entry.get("route") == "session" and isinstance(sid, str) else None
+
+    def id_from_plugin(self, ctx: Context, found: Found) -> Optional[str]:
+        """The session OpenCode's plugin, loaded by this Kilo process, recorded."""
+        entry = self._own_entry(ctx, found, PLUGIN_KIND)
+        sid = entry.get("session_id") if entry is not None else None
+        return sid if isinstance(sid, str) else None
 
     def _flags(self, found: Found) -> set[str]:
         return {
