@@ -10,7 +10,10 @@ from assistant_resurrect.assistants.base import Assistant, Launch, parse_launch
 from assistant_resurrect.assistants.claude import Claude
 from assistant_resurrect.assistants.codex import Codex
 from assistant_resurrect.assistants.copilot import Copilot
+from assistant_resurrect.assistants.crush import Crush
 from assistant_resurrect.assistants.gemini import Gemini
+from assistant_resurrect.assistants.kilo import Kilo
+from assistant_resurrect.assistants.omp import OhMyPi
 from assistant_resurrect.assistants.opencode import OpenCode
 from assistant_resurrect.assistants.pi import Pi
 from assistant_resurrect.assistants.qwen import Qwen
@@ -27,6 +30,9 @@ ASSISTANTS: tuple[Assistant, ...] = (
     Pi(),
     Qwen(),
     Copilot(),
+    Crush(),
+    OhMyPi(),
+    Kilo(),
 )
 
 
