@@ -337,3 +337,26 @@ def test_an_older_tui_switching_threads_does_not_shift_the_pairing(proc: Proc) -
     state_db(proc, [T1, T3])  # T3 updated last: the store alone would swap them
     assert find(proc, found(proc, proc.pid, t, [])) == (T1, "logs-db")
     assert find(proc, found(proc, other, t + 2.5, [])) == (T3, "logs-db")
+
+
+def test_a_tuis_connected_row_names_its_connection(proc: Proc) -> None:
+    """A TUI started well before (outside the quiet window) opens its
+    connection late, after this one started (a slow start on a loaded
+    machine): the counts no longer pair up, but each TUI's own "connected
+    app-server platform" row, followed within moments by its connection's first
+    thread request, still names its connection (CI under load saw two panes of
+    one folder swapped)."""
+    logs, t = Logs(proc), proc.start
+    slow, other = proc.pid + 200000, proc.pid + 100000
+    logs.row(t - 15, "codex_tui::updates", "Failed to update version", f"pid:{slow}:u")
+    logs.tui(slow, t + 0.5)
+    logs.request(t + 0.51, "thread/start", 2)  # the slow TUI's connection
+    logs.tui(proc.pid, t + 3.0)
+    logs.request(t + 3.01, "thread/start", 5)  # A's
+    logs.tui(other, t + 7.0)
+    logs.request(t + 7.01, "thread/start", 8)  # B's
+    logs.created(t + 8, 8, T3)  # B's message first
+    logs.created(t + 9, 5, T1)  # then A's
+    state_db(proc, [T1, T3])  # T3 updated last: the store alone would swap them
+    assert find(proc, found(proc, proc.pid, t, [])) == (T1, "logs-db")
+    assert find(proc, found(proc, other, t + 5, [])) == (T3, "logs-db")

@@ -7,18 +7,21 @@ Session ID strategies, in evidence order (first answer wins; 0.169.0):
    socket; the daemon logs, per connection, the threads it creates
    (`thread_start.create_thread ... app_server.connection_id=C`, with the
    row's `thread_id`) and resumes (`... resume response thread_id=T ...
-   ConnectionId(C)`). The TUIs (the running Codex processes by their start,
-   exited ones by their first `codex_tui::` row: a TUI's own rows may reach
-   the database seconds late) and the daemon's connections that started or
-   resumed a thread (by connection number) are paired in order, counted from
-   a quiet moment at or before this TUI's start (no TUI started in the 10 s
-   before it, so no older TUI opens a connection after it); the last thread
-   this process's connection created or resumed is its session (`/new`,
-   `/resume`, the picker included), taken only when `threads` has it in this
-   directory (a real run paired some panes wrongly: then the next strategies
-   answer). A TUI with an in-process app server logs the thread IDs under
-   its own pid: those rows answer directly, and a thread there with no
-   `threads` row yet (a `/new` without a message) is NO_CONVERSATION;
+   ConnectionId(C)`). A TUI's connection is the one whose first `thread/`
+   request follows the TUI's own "connected app-server platform" row within
+   2 s (when no other TUI connected within 2 s of it); failing that, the
+   TUIs (the running Codex processes by their start, exited ones by their
+   first `codex_tui::` row: a TUI's own rows may reach the database seconds
+   late) and the daemon's connections that started or resumed a thread (by
+   connection number) are paired in order, counted from a quiet moment at or
+   before this TUI's start (no TUI started in the 10 s before it, so no
+   older TUI opens a connection after it); the last thread this process's
+   connection created or resumed is its session (`/new`, `/resume`, the
+   picker included), taken only when `threads` has it in this directory (a
+   real run paired some panes wrongly: then the next strategies answer). A
+   TUI with an in-process app server logs the thread IDs under its own pid:
+   those rows answer directly, and a thread there with no `threads` row yet
+   (a `/new` without a message) is NO_CONVERSATION;
 2. `args`: `resume <id>` (or `resume <name>`, resolved through
    `session_index.jsonl`, the file `/rename` writes): only reached while the
    process has produced no evidence;
@@ -74,6 +77,7 @@ REQUEST = re.compile(r"app-server request: (\S+) connection_id=ConnectionId\((\d
 CONNECTION = re.compile(r"(?:app_server\.connection_id=|ConnectionId\()(\d+)")
 THREAD_REQUESTS = frozenset({"thread/start", "thread/resume", "thread/fork"})
 BOOT = 10.0  # a TUI opens its daemon connection within this long of its start
+LINK = 2.0  # a TUI's "connected" row and its connection's first thread/ request, apart
 TUI_HISTORY = 900.0  # how far back exited TUIs are looked for
 LOG_ROWS = 20000  # rows read at most (newest first) per save
 # Subcommands that are interactive sessions; every other subcommand is a helper
@@ -415,17 +419,20 @@ class Codex(Assistant):
                 if row:  # an in-process app server: its rows name the threads
                     tid = str(row[0])
                     return tid if self._thread_cwd(ctx, found, tid) else NO_CONVERSATION
-            # From a quiet moment on (no TUI started in the BOOT before it, so
-            # no earlier TUI opens its connection after it), the TUIs and the
-            # daemon's connections pair up in order.
-            quiet = live[mine][0]
-            while True:
-                earlier = [t for t, _ in starts if quiet - BOOT <= t < quiet]
-                if not earlier:
-                    break
-                quiet = min(earlier)
-            group = [k for _, k in sorted(x for x in starts if x[0] >= quiet)]
-            conn_id, server = self._connection(conn, quiet, len(group), group.index(f"live:{mine}"))
+            conn_id, server = self._connected(conn, uuid, since) if uuid else (None, None)
+            if conn_id is None:
+                # From a quiet moment on (no TUI started in the BOOT before it,
+                # so no earlier TUI opens its connection after it), the TUIs and
+                # the daemon's connections pair up in order.
+                quiet = live[mine][0]
+                while True:
+                    earlier = [t for t, _ in starts if quiet - BOOT <= t < quiet]
+                    if not earlier:
+                        break
+                    quiet = min(earlier)
+                group = [k for _, k in sorted(x for x in starts if x[0] >= quiet)]
+                at = group.index(f"live:{mine}")
+                conn_id, server = self._connection(conn, quiet, len(group), at)
             if conn_id is None:
                 return None
             last: Optional[str] = None
@@ -473,6 +480,53 @@ class Codex(Assistant):
             out.append((start, group | {str(pid)}))
         out.sort(key=lambda item: item[0])
         return out
+
+    @staticmethod
+    def _connected(conn: Any, uuid: str, since: float) -> tuple[Optional[str], Optional[str]]:
+        """(connection ID, daemon process_uuid) of TUI `uuid` (started at
+        `since`) by its own row "connected app-server platform": the daemon's
+        connection opened since then whose first `thread/` request follows that
+        row within LINK seconds, when no other TUI logged that row within LINK
+        of it. (None, None) otherwise."""
+        row = conn.execute(
+            "SELECT ts * 1000000000 + ts_nanos FROM logs WHERE process_uuid = ? "
+            "AND feedback_log_body LIKE 'connected app-server platform%' "
+            "ORDER BY ts DESC, ts_nanos DESC, id DESC LIMIT 1",
+            (uuid,),
+        ).fetchone()
+        if not row:
+            return None, None
+        at = int(row[0])
+        span = int(LINK * 1e9)
+        near = conn.execute(
+            "SELECT COUNT(DISTINCT process_uuid) FROM logs WHERE process_uuid != ? "
+            "AND feedback_log_body LIKE 'connected app-server platform%' "
+            "AND ts * 1000000000 + ts_nanos BETWEEN ? AND ?",
+            (uuid, at - span, at + span),
+        ).fetchone()
+        if near and near[0]:
+            return None, None  # another TUI connected at about the same time
+        opened: set[tuple[str, str]] = set()
+        first: dict[tuple[str, str], int] = {}  # (daemon, connection) -> first thread/ request
+        for puuid, body, when in conn.execute(
+            "SELECT process_uuid, feedback_log_body, ts * 1000000000 + ts_nanos FROM logs "
+            "WHERE ts >= ? AND ts <= ? AND feedback_log_body LIKE 'app-server request: %' "
+            "ORDER BY ts, ts_nanos, id LIMIT ?",
+            (int(since), (at + span) // 10**9 + 1, LOG_ROWS),
+        ):
+            m = REQUEST.match(body or "")
+            if not m:
+                continue
+            key = (str(puuid), m.group(2))
+            if m.group(1) == "initialize" and when >= since * 1e9:
+                opened.add(key)
+            elif m.group(1).startswith("thread/"):
+                first.setdefault(key, int(when))
+        linked = [k for k, t in first.items() if k in opened and at - span // 20 <= t <= at + span]
+        if len(linked) != 1:
+            return None, None
+        daemon, cid = linked[0]
+        return cid, daemon
 
     @staticmethod
     def _connection(
