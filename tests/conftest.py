@@ -38,6 +38,18 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`host_only` tests run once, on the host's tmux with the default process
+    backend: the tmux-matrix (AR_TMUX) and psutil (ASSISTANT_RESURRECT_PROCS)
+    runs leave them out (deselected, so AR_STRICT counts no skip)."""
+    if not (os.environ.get("AR_TMUX") or os.environ.get("ASSISTANT_RESURRECT_PROCS")):
+        return
+    kept = [i for i in items if i.get_closest_marker("host_only") is None]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """AR_STRICT=1 (set by CI): a skip is a failure. Every skip site in this suite

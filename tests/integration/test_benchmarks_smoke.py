@@ -144,11 +144,7 @@ EVENTS = ROOT / "benchmarks" / "bench_events.py"
 
 
 @pytest.mark.skipif(not shutil.which("tmux"), reason="needs tmux")
-@pytest.mark.skipif(
-    bool(os.environ.get("AR_TMUX") or os.environ.get("ASSISTANT_RESURRECT_PROCS")),
-    reason="a benchmark's smoke run: once, on the host's tmux (tests/integration/"
-    "test_event_save.py covers the sentinel on every tmux)",
-)
+@pytest.mark.host_only  # a benchmark's smoke run: once (test_event_save.py covers every tmux)
 def test_events_benchmark_tiny(tmp_path: Path) -> None:
     """bench_events.py runs end to end and its figures hold together (a burst of
     20 changes cost 1 or 2 saves; every delay was measured)."""
