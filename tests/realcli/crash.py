@@ -73,6 +73,7 @@ class Crash:
         self.real = real
         self.plugin = plugin
         self.name = name
+        self.before_crash: list[tuple[Any, Any, Any]] = []
         tag = secrets.token_hex(3)
         self.socket = f"ar-crash-{tag}"
         self.rdir = real.home / f".resurrect-{tag}"
@@ -200,6 +201,10 @@ class Crash:
         pane_pids = [int(x) for x in self.tmux("list-panes", "-a", "-F", "#{pane_pid}").split()]
         self.addresses = dict(line.split(" ", 1) for line in listing.splitlines() if line)
         doomed = {p for pane in pane_pids for p, _ in self.real.descendants(pane)} | set(pane_pids)
+        with contextlib.suppress(OSError, ValueError):  # what the crash will restore, for messages
+            self.before_crash = [
+                (e.get("pane_id"), e.get("session_id"), e.get("id_source")) for e in self._saved()
+            ]
         server = self.server_pid()
         # A reboot also ends the sentinel and any save it runs (its own session).
         sentinel = self._sentinel(server)
@@ -246,6 +251,12 @@ class Crash:
         return list(json.loads(side.read_text()).get("sessions") or [])
 
     def restore_log(self) -> str:
+        """The restore log, after the sessions (pane, ID, how found) the crash
+        left saved."""
+        saved = "".join(f"saved {p} {sid} ({src})\n" for p, sid, src in self.before_crash)
+        return saved + self._restore_log()
+
+    def _restore_log(self) -> str:
         try:
             return (self.rdir / "assistant-restore.log").read_text()
         except OSError:
@@ -259,7 +270,7 @@ class Crash:
         self.restored = dict(line.split(" ", 1) for line in listing.splitlines() if line)
 
         def settled() -> bool:
-            log = self.restore_log()
+            log = self._restore_log()
             for entry in saved:
                 addr = entry.get("pane", "")
                 pane = self.restored.get(addr)
