@@ -76,6 +76,13 @@ while IFS= read -r name; do
   env_args+=(-e "$name")
 done < <(compgen -e | grep -E '^(AR_HOSTILE_|AR_STRICT$)' || true)
 
+# The real plugins' bundles (../shared/mirrors), read-only, where they are:
+# the event-save and continuum tests clone tmux-resurrect and tmux-continuum
+# from them (without them they skip, which AR_STRICT=1 fails).
+if [ -d "$here/../shared/mirrors" ]; then
+  env_args+=(-v "$(cd "$here/../shared/mirrors" && pwd -P):/shared/mirrors:ro" -e AR_SHARED_DIR=/shared)
+fi
+
 t0=$SECONDS
 rc=0
 docker run --name "$container" --init --cap-add SYS_ADMIN \
