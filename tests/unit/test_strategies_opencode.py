@@ -134,6 +134,42 @@ def test_tui_home_is_a_fresh_start(proc: Proc) -> None:
     assert proc.find("opencode", ["opencode", "-s", S_ARGS]) == (None, "fresh")
 
 
+def test_a_message_after_home_outranks_the_home_route(proc: Proc) -> None:
+    """The first message opened a session (the server plugin recorded it) and
+    the TUI has not written its route change yet: not a fresh start (Molecule
+    saved in that moment)."""
+    make_db(db_path(proc), proc.cwd)
+    tui_state(proc, "home", None)
+    proc.state_file(
+        "opencode",
+        {
+            "tool": "opencode",
+            "pid": proc.pid,
+            "session_id": S_PLUGIN,
+            "start_time": proc.start,
+            "timestamp_epoch": proc.start + 6,
+        },
+    )
+    assert proc.find("opencode", ["opencode"]) == (S_PLUGIN, "plugin-state")
+
+
+def test_a_session_created_after_home_is_not_a_fresh_start(proc: Proc) -> None:
+    """The same moment seen only in the db: a session of this folder created
+    after the TUI wrote home."""
+    make_db(db_path(proc), proc.cwd)
+    conn = sqlite3.connect(db_path(proc))
+    created = int((proc.start + 6) * 1000)
+    conn.execute(
+        "INSERT INTO session (id, project_id, parent_id, directory, title, time_created, "
+        "time_updated, time_archived) VALUES (?, 'p', NULL, ?, 't', ?, ?, NULL)",
+        (S_PLUGIN, str(proc.cwd), created, created),
+    )
+    conn.commit()
+    conn.close()
+    tui_state(proc, "home", None)
+    assert proc.find("opencode", ["opencode"]) == (S_PLUGIN, "db")
+
+
 def test_tui_state_of_a_reused_pid_is_ignored(proc: Proc) -> None:
     tui_state(proc, "home", None, start=proc.start - 300)
     assert proc.find("opencode", ["opencode", "-s", S_ARGS]) == (S_ARGS, "args")

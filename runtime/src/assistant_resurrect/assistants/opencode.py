@@ -6,7 +6,10 @@ showed after it started outranks its arguments, the db by cwd comes last):
    route change of the TUI: the session on screen (a pick from the session
    list, `-s`, a message that opened a new one), or "home" (`/new`, or a
    start without `-s`, before any message: OpenCode creates the row with the
-   first message) -> NO_CONVERSATION, a fresh start;
+   first message) -> NO_CONVERSATION, a fresh start, unless the server plugin
+   recorded a session after that, or the db has one of the cwd created after
+   it (a first message whose route change the TUI has not written yet: then
+   the next strategies answer);
 2. `plugin-state`: `opencode-<pid>.json` written by our server plugin (the
    session of the last message or new session; it never sees a pick);
 3. `args`: `-s/--session <id>`, for a process neither plugin wrote for;
@@ -124,6 +127,15 @@ class OpenCode(Assistant):
         for _pid, entry in self._own_entries(ctx, found, "opencode-tui"):
             route = entry.get("route")
             if route == "home":
+                at = entry.get("timestamp_epoch")
+                for _, later in self._own_entries(ctx, found, "opencode"):
+                    ts = later.get("timestamp_epoch")
+                    if isinstance(at, (int, float)) and isinstance(ts, (int, float)) and ts > at:
+                        # A message opened a session after the TUI showed home;
+                        # its route change has not been written yet.
+                        return None
+                if isinstance(at, (int, float)) and self._created_since(ctx, found, at):
+                    return None  # the same, seen in the db: the next strategies answer
                 return NO_CONVERSATION
             if route == "session":
                 sid = entry.get("session_id")
@@ -177,6 +189,27 @@ class OpenCode(Assistant):
         others = _files.recent_files(data, (".db",), 0.0)
         named = [p for _, p in others if os.path.basename(p).startswith("opencode")]
         return named[0] if named else None
+
+    def _created_since(self, ctx: Context, found: Found, at: float) -> bool:
+        """Whether the db has a top-level session of this directory created
+        after `at` (epoch seconds)."""
+        path = self.db_path(ctx, found) if found.cwd else None
+        if path is None:
+            return False
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: object, cols: set[str]) -> bool:
+            if "time_created" not in cols:
+                return False
+            row = conn.execute(  # type: ignore[attr-defined]
+                "SELECT 1 FROM session WHERE directory = ? AND parent_id IS NULL "
+                "AND time_created > ? LIMIT 1",
+                (found.cwd, int(at * 1000)),
+            ).fetchone()
+            return row is not None
+
+        label = f"opencode pid {found.pid}"
+        return bool(_sqlite.read(path, "session", SESSION_COLUMNS, run, ctx.log, label))
 
     def id_from_db(self, ctx: Context, found: Found) -> Optional[str]:
         """The newest non-archived top-level session of this directory."""
