@@ -85,11 +85,10 @@ def test_plugin_state_follows_the_session_in_use(real: RealEnv) -> None:
     assert entry["directory"] == str(cwd)
     assert (real.state_dir / f"opencode-{pid}.json").stat().st_mode & 0o777 == 0o600
     saved = real.save()[pane]
-    assert (saved["tool"], saved["session_id"], saved["id_source"]) == (
-        "opencode",
-        sid,
-        "plugin-state",
-    )
+    assert (saved["tool"], saved["session_id"]) == ("opencode", sid)
+    # the process's own evidence: our server plugin's record, or the TUI
+    # plugin's route once the TUI has written it (whichever came first)
+    assert saved["id_source"] in ("tui-state", "plugin-state"), saved
 
     # A new session in the same process: the plugin follows it.
     real.send(pane, "/new")
