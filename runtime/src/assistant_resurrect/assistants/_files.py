@@ -82,6 +82,44 @@ def read_file(
         return None
 
 
+def head_json_lines(
+    path: str,
+    count: int,
+    limit: int = 1 << 20,
+    log: Optional[Callable[[str], None]] = None,
+    follow: bool = False,
+) -> list[Any]:
+    """The first `count` lines of a JSON-lines file, parsed, up to the first
+    one that is not JSON ([] if the path is not a regular file: see
+    read_file); each line is read up to `limit` bytes."""
+    import json
+
+    try:
+        fd, _ = open_regular(path, follow)
+    except FileNotFoundError:
+        return []
+    except NotRegularFile as exc:
+        if log is not None:
+            log(f"{exc}; skipped")
+        return []
+    except OSError:
+        return []
+    out: list[Any] = []
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            for _ in range(count):
+                line = fh.readline(limit)
+                if not line:
+                    break
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    break
+    except OSError:
+        return out
+    return out
+
+
 def first_json_line(
     path: str,
     limit: int = 1 << 20,
@@ -90,28 +128,8 @@ def first_json_line(
 ) -> Optional[dict[str, Any]]:
     """The first line of a JSON-lines file as an object (None if it is not one,
     or the path is not a regular file: see read_file)."""
-    import json
-
-    try:
-        fd, _ = open_regular(path, follow)
-    except FileNotFoundError:
-        return None
-    except NotRegularFile as exc:
-        if log is not None:
-            log(f"{exc}; skipped")
-        return None
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            line = fh.readline(limit)
-    except OSError:
-        return None
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+    lines = head_json_lines(path, 1, limit, log, follow)
+    return lines[0] if lines and isinstance(lines[0], dict) else None
 
 
 def unclaimed(ctx: Context, found: Found, session_id: str) -> bool:

@@ -141,32 +141,9 @@ def session_dir_name(cwd: str, home: str, tmp: str = "/tmp") -> str:
 def session_head(path: str, log: Any = None) -> Optional[dict]:
     """The `{"type": "session"}` header among a session file's first lines
     (None when the path is not a regular file or holds no header)."""
-    import json
-
-    from assistant_resurrect.fileio import NotRegularFile, open_regular
-
-    try:
-        fd, _ = open_regular(path, False)
-    except NotRegularFile as exc:
-        if log is not None:
-            log(f"{exc}; skipped")
-        return None
-    except OSError:
-        return None
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            for _ in range(HEAD_LINES):
-                line = fh.readline(HEAD_LIMIT)
-                if not line:
-                    return None
-                try:
-                    data = json.loads(line)
-                except ValueError:
-                    return None
-                if isinstance(data, dict) and data.get("type") == "session":
-                    return data
-    except OSError:
-        return None
+    for data in _files.head_json_lines(path, HEAD_LINES, HEAD_LIMIT, log):
+        if isinstance(data, dict) and data.get("type") == "session":
+            return data
     return None
 
 
