@@ -82,6 +82,23 @@ def read_file(
         return None
 
 
+def newest_in_subdirs(folder: str, name: str, count: int) -> list[str]:
+    """`folder/*/name` that exist, the `count` most recently modified first."""
+    found: list[tuple[float, str]] = []
+    try:
+        subdirs = os.listdir(folder)
+    except OSError:
+        return []
+    for sub in subdirs:
+        path = os.path.join(folder, sub, name)
+        try:
+            found.append((os.stat(path).st_mtime, path))
+        except OSError:
+            continue
+    found.sort(reverse=True)
+    return [path for _, path in found[:count]]
+
+
 def head_json_lines(
     path: str,
     count: int,

@@ -247,20 +247,7 @@ class Gemini(Assistant):
         """Each project's `logs.json` (the newest WATCHED): Gemini appends every
         user input to it, and no hook of ours fires on a message, so the first
         message of a session saved as a fresh start gets saved within seconds."""
-        tmp = os.path.join(home, ".gemini", "tmp")
-        found: list[tuple[float, str]] = []
-        try:
-            names = os.listdir(tmp)
-        except OSError:
-            return []
-        for name in names:
-            path = os.path.join(tmp, name, "logs.json")
-            try:
-                found.append((os.stat(path).st_mtime, path))
-            except OSError:
-                continue
-        found.sort(reverse=True)
-        return [path for _, path in found[:WATCHED]]
+        return _files.newest_in_subdirs(os.path.join(home, ".gemini", "tmp"), "logs.json", WATCHED)
 
     # -- hook-state (state_entry: base.py) --------------------------------------
     def id_from_hook_state(self, ctx: Context, found: Found) -> Optional[str]:

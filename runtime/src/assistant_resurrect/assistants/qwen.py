@@ -491,17 +491,4 @@ class Qwen(Assistant):
         value = os.environ.get("QWEN_RUNTIME_DIR")
         runtime = (_expand(value, home) if value else None) or qhome
         out = [os.path.join(qhome, "sessions")]
-        tmp = os.path.join(runtime, "tmp")
-        found: list[tuple[float, str]] = []
-        try:
-            names = os.listdir(tmp)
-        except OSError:
-            return out
-        for name in names:
-            path = os.path.join(tmp, name, "logs.json")
-            try:
-                found.append((os.stat(path).st_mtime, path))
-            except OSError:
-                continue
-        found.sort(reverse=True)
-        return out + [path for _, path in found[:WATCHED]]
+        return out + _files.newest_in_subdirs(os.path.join(runtime, "tmp"), "logs.json", WATCHED)
