@@ -80,14 +80,41 @@ def start(crash: Crash, pane: str, command: str, ready: str = READY) -> int:
     return pid
 
 
+def holding(real: RealEnv, cwd: Path, text: str) -> list[str]:
+    """The directory's top-level sessions whose stored messages hold `text`
+    (OpenCode 1.18 keeps a message's parts in `part`, newer builds also in
+    `session_message`; a table this build lacks is passed over)."""
+    if not db(real).exists():
+        return []
+    conn = sqlite3.connect(f"file:{db(real)}?mode=ro", uri=True, timeout=2)
+    found: list[str] = []
+    try:
+        for table in ("part", "session_message"):
+            try:
+                rows = conn.execute(
+                    f"SELECT DISTINCT t.session_id FROM {table} t JOIN session s "
+                    "ON s.id = t.session_id WHERE s.directory = ? AND s.parent_id IS NULL "
+                    "AND instr(t.data, ?) > 0",
+                    (str(cwd), text),
+                ).fetchall()
+            except sqlite3.Error:
+                continue
+            found += [str(r[0]) for r in rows if str(r[0]) not in found]
+    finally:
+        conn.close()
+    return found
+
+
 def say(crash: Crash, pane: str, cwd: Path, text: str, new: bool) -> str:
-    """Send a message; the session it went to (a new row when `new`)."""
-    before = {s[0]: s[2] for s in sessions(crash.real, cwd)}
+    """Send a message; the session it went to, found by the message's own
+    text (a new row when `new`). Not by which row's time_updated moved: the
+    other pane's session is still updated after its turn (title, summary)."""
+    before = {s[0] for s in sessions(crash.real, cwd)}
     crash.send(pane, text)
 
     def landed() -> Optional[str]:
-        for sid, _, updated in sessions(crash.real, cwd):
-            if (sid not in before) if new else (before.get(sid, updated) != updated):
+        for sid in holding(crash.real, cwd, text):
+            if not new or sid not in before:
                 return sid
         return None
 
