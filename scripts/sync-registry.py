@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Rewrite the files derived from the assistant registry after a change to it:
-the README's assistants table and the role's list of assistants (kept out of
+the README's assistants table, the registry's index of program names
+(assistants/_index.py) and the role's list of assistants (kept out of
 @resurrect-processes). tests/unit/test_catalog.py fails until they match.
 
     python3 scripts/sync-registry.py
@@ -8,6 +9,7 @@ the README's assistants table and the role's list of assistants (kept out of
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -21,6 +23,10 @@ BEGIN, END = catalog.README_BEGIN, catalog.README_END
 
 
 def main() -> int:
+    # The index first: names() below reads it.
+    index = ROOT / "runtime" / "src" / "assistant_resurrect" / "assistants" / "_index.py"
+    index.write_text(catalog.index_source())
+    importlib.reload(assistants._index)
     readme = ROOT / "README.md"
     text = readme.read_text()
     head, _, rest = text.partition(BEGIN)
@@ -31,7 +37,8 @@ def main() -> int:
     role_vars.write_text(
         re.sub(r"(?m)^assistant_resurrect__assistants: \[.*\]$", line, role_vars.read_text())
     )
-    print(f"README.md and {role_vars.relative_to(ROOT)} list: {', '.join(assistants.names())}")
+    derived = f"README.md, {index.relative_to(ROOT)} and {role_vars.relative_to(ROOT)}"
+    print(f"{derived} list: {', '.join(assistants.names())}")
     return 0
 
 

@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("settings", "statefiles", "store"),
     ("tmux", "pacing"),
     (
+        "assistants._index",
         "assistants._sqlite",
         "assistants.base",
         "assistants._files",
