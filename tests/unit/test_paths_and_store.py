@@ -114,3 +114,22 @@ def test_legacy_format_is_converted(tmp_path: Path) -> None:
     assert first["env"] == {"NODE_ENV": "dev"}
     assert first["pid"] == 77 and first["pane_id"] == "%9" and first["model"] is None
     assert second["session_id"] is None and second["cli_args"] is None
+
+
+def test_sidecar_bytes_are_one_line_per_session_and_read_back_the_same() -> None:
+    """store.encode writes with json's C encoder: one session per line, ASCII,
+    and json.loads gives the document back unchanged."""
+    from assistant_resurrect import store
+
+    sessions = [
+        {"pane": f"s:{i}.0", "tool": "claude", "session_id": f"id-{i}", "args": ["--x", "é\u2028"]}
+        for i in range(3)
+    ]
+    doc = {"version": 3, "layout": "tmux_resurrect_x.txt", "sessions": sessions, "empty": []}
+    raw = store.encode(doc)
+    raw.decode("ascii")  # ASCII only
+    assert json.loads(raw) == doc
+    lines = raw.decode().splitlines()
+    assert sum(1 for line in lines if '"pane": ' in line) == 3  # one line each
+    # { } , version, layout, "sessions": [ , 3 sessions, ], "empty": []
+    assert len(lines) == 2 + 2 + 1 + 3 + 1 + 1

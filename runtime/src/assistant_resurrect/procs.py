@@ -48,7 +48,7 @@ def read_proc(pid: int) -> Optional[Proc]:
 
 
 class Snapshot(Record):
-    _fields = ("procs", "children", "_argv")
+    _fields = ("procs", "children", "_argv", "_environ")
     __slots__ = _fields
 
     def __init__(
@@ -60,6 +60,7 @@ class Snapshot(Record):
         self.procs: dict[int, Proc] = {} if procs is None else procs
         self.children: dict[int, list[int]] = {} if children is None else children
         self._argv: dict[int, list[str]] = {} if _argv is None else _argv
+        self._environ: dict[int, dict[str, str]] = {}
 
     def add(self, proc: Proc) -> None:
         self.procs[proc.pid] = proc
@@ -76,7 +77,12 @@ class Snapshot(Record):
         return backend().cwd(pid)
 
     def environ(self, pid: int) -> dict[str, str]:
-        return backend().environ(pid)
+        """The environment of `pid` ({} when unreadable), read on first ask
+        (a tool's strategies and the env capture each ask for it)."""
+        cached = self._environ.get(pid)
+        if cached is None:
+            cached = self._environ[pid] = backend().environ(pid)
+        return cached
 
     def uid(self, pid: int) -> int:
         """The real uid of process `pid` (-1 unknown or gone), read on first ask."""

@@ -109,7 +109,18 @@ def layouts(rdir: Path) -> list[Path]:
 
 
 def encode(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, indent=2, ensure_ascii=True).encode("ascii") + b"\n"
+    """The sidecar's bytes: ASCII JSON, one top-level key per line and one
+    session per line. Written with json's C encoder (no `indent`, which
+    falls back to the pure-Python one: ~8 ms of a 100-session save)."""
+    dumps = json.dumps
+    lines = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            rows = ",\n".join("    " + dumps(v, ensure_ascii=True) for v in value)
+            lines.append(f"  {dumps(key)}: [\n{rows}\n  ]")
+        else:
+            lines.append(f"  {dumps(key)}: {dumps(value, ensure_ascii=True)}")
+    return ("{\n" + ",\n".join(lines) + "\n}\n").encode("ascii")
 
 
 def write(rdir: Path, layout: Path, doc: dict[str, Any]) -> Path:
