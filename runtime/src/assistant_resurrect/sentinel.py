@@ -108,6 +108,26 @@ def signature(state: Path, files: list[str]) -> tuple[tuple[int, int], ...]:
     return (_stat(str(state)), *(_stat(p) for p in files))
 
 
+Sig = tuple[tuple[int, int], ...]
+
+
+def relisted(files: list[str], last: Sig, new_files: list[str], now: Sig, since_ns: int) -> Sig:
+    """The baseline after the watch list changed from `files` to `new_files`
+    (`now`: the new list's signature). A path watched before keeps its old
+    baseline, so a change since the last look still counts; a newly listed
+    path written since `since_ns` (the previous list) counts as changed (a
+    tool's first session file appears, then its first message lands in it,
+    before the next listing); the state directory keeps its baseline."""
+    old = dict(zip(files, last[1:]))
+    out = [last[0]]
+    for path, st in zip(new_files, now[1:]):
+        if path in old:
+            out.append(old[path])
+        else:
+            out.append((0, -1) if st[0] >= since_ns else st)
+    return tuple(out)
+
+
 def _running(scripts: list[str]) -> bool:
     """One of tmux-resurrect's scripts runs as this user (continuum's interval
     save, or a restore rebuilding the panes)."""
@@ -239,6 +259,7 @@ def run(tmux: Tmux) -> int:
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     home = os.path.expanduser("~")
     files = watched(home)
+    listed_at = time.time_ns()
     log(f"sentinel {os.getpid()} for server {server_pid}: watching {len(files) + 1} paths")
     last = signature(state, files)
     first_change = last_change = 0.0
@@ -274,8 +295,10 @@ def run(tmux: Tmux) -> int:
             # Files a tool creates later (a new project's log) are watched too.
             new_files = watched(home)
             if new_files != files:
+                since = listed_at - STARTUP_SLACK * 1e9
+                last = relisted(files, last, new_files, signature(state, new_files), int(since))
                 files = new_files
-                last = signature(state, files)
+            listed_at = time.time_ns()
             scripts = [script, opts["@resurrect-restore-script-path"]]
         sig = signature(state, files)
         if sig != last:
