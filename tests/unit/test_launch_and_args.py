@@ -155,3 +155,23 @@ def test_session_id_charset(tool: str, good: str, bad: str) -> None:
     assert a.valid_session_id(good)
     assert not a.valid_session_id(bad)
     assert not a.valid_session_id(good + "\n")
+
+
+CREDENTIALED = [a for a in assistants.ASSISTANTS if a.credential_options]
+
+
+def test_the_tools_with_a_key_option_name_it() -> None:
+    """Pi, Oh My Pi and Qwen Code take an API key on the command line."""
+    assert {"pi", "omp", "qwen"} <= {a.name for a in CREDENTIALED}
+
+
+@pytest.mark.parametrize("a", CREDENTIALED, ids=lambda a: a.name)
+def test_a_credential_on_the_command_line_is_never_saved(a: assistants.Assistant) -> None:
+    for option in sorted(a.credential_options):
+        assert option in a.value_options, option  # its value is consumed, not a prompt
+        forms = [[option, "sk-secret-1234", "--x"]]
+        if option.startswith("--"):
+            forms.append([f"{option}=sk-secret-1234"])
+        for argv in forms:
+            kept = a.cli_args(argv)
+            assert not any("sk-secret" in x for x in kept), (option, kept)

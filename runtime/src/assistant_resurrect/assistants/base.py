@@ -229,6 +229,10 @@ class Assistant:
     # Options (with or without a value) that name or pick a session: not replayed.
     session_options: ClassVar[frozenset[str]] = frozenset()
     session_flags: ClassVar[frozenset[str]] = frozenset()  # e.g. --continue
+    # options whose value is a credential (an API key, a token): never saved
+    # in a sidecar nor typed back (the tool reads its key from its
+    # environment or its own config after a restore)
+    credential_options: ClassVar[frozenset[str]] = frozenset()
     keep_positionals: ClassVar[bool] = False  # False: positionals are a first prompt
     # An invocation with one of these options, or whose first positional is one
     # of these subcommands, is a helper or a one-shot run, not a session.
@@ -384,6 +388,8 @@ class Assistant:
         kept: list[str] = []
         for tok in scan(args, self.value_options | self.session_options):
             if tok.option in self.session_options or tok.option in self.session_flags:
+                continue
+            if tok.option in self.credential_options:
                 continue
             if tok.option is None and not self.keep_positionals:
                 continue
