@@ -11,6 +11,11 @@ session as resumable once a turn has a reply: ``POST .../models/<m>:
 streamGenerateContent`` gets one SSE chunk, ``:generateContent`` a JSON
 reply, ``:countTokens`` a count.
 
+OpenAI-compatible clients (Pi's ``openai-completions`` provider, Qwen Code):
+``POST /v1/chat/completions`` gets ``chat.completion.chunk`` SSE events
+ending ``data: [DONE]`` when the request asks for ``stream``, a
+``chat.completion`` object otherwise.
+
 Standard library only; runs in a daemon thread.
 """
 
@@ -95,6 +100,53 @@ def _gemini_reply(text: str) -> dict[str, Any]:
     }
 
 
+def _chat_completion(model: str, text: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+    }
+
+
+def _chat_sse(model: str, text: str) -> bytes:
+    """An OpenAI chat-completions stream: the role and the text, the finish
+    (with the usage), then ``[DONE]``."""
+    head = {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+    chunks: list[dict[str, Any]] = [
+        {
+            **head,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": text},
+                    "finish_reason": None,
+                }
+            ],
+        },
+        {
+            **head,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+        },
+    ]
+    out = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+    return out + b"data: [DONE]\n\n"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeModelAPI.Server  # type: ignore[name-defined]
@@ -136,6 +188,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if ":countTokens" in self.path:
             self._send(json.dumps({"totalTokens": 1}).encode(), "application/json")
+            return
+        if self.path.split("?")[0].endswith("/chat/completions"):
+            model = str(req.get("model") or "stub-model")
+            if req.get("stream"):
+                self._send(_chat_sse(model, REPLY_TEXT), "text/event-stream")
+            else:
+                self._send(
+                    json.dumps(_chat_completion(model, REPLY_TEXT)).encode(), "application/json"
+                )
             return
         if not self.path.startswith("/v1/messages"):
             self.do_GET()

@@ -361,11 +361,45 @@ def test_two_panes_in_one_cwd_keep_their_own_sessions(proc: Proc, tmp_path: Path
         found = proc.found(PI_TITLED)
         found.start = b_start
         assert tool.find_session_id(proc.ctx(), found) == (P_NEW, "sessions")
-        # A's session is left to A, but taken when nothing else is left
-        assert tool.find_session_id(proc.ctx({P_NEW: 1}), found) == (P_OTHER, "sessions")
+        # A's session is left to A, also when nothing else is left (B with no
+        # message of its own yet must not take A's from A)
+        assert tool.find_session_id(proc.ctx({P_NEW: 1}), found) == (None, None)
         other.kill()
         other.wait()
         # no other Pi there: the newest written session is this one's (a /resume)
+        assert tool.find_session_id(proc.ctx(), found) == (P_OTHER, "sessions")
+    finally:
+        other.kill()
+        other.wait()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_two_pis_restore_started_on_old_sessions_leave_them(proc: Proc, tmp_path: Path) -> None:
+    """Restore started Pi A (`--session P_OTHER`) and, a moment later, Pi B
+    (`--session P_NEW`) in one folder, on sessions made long before; a
+    message in A makes its file the newest. B (the latest-started, saved
+    first) must not take A's session (the real CLI did: A's pane was then
+    skipped and B's resumed A's session); neither file says whose it is, so
+    neither is named here (the ID restore typed into each pane answers)."""
+    other = _titled_pi(proc.cwd, tmp_path)
+    try:
+        a_start = procs.read_proc(other.pid).start  # type: ignore[union-attr]
+        b_start = a_start + 0.5  # this pane's Pi
+        a_file = session(proc, P_OTHER)
+        b_file = session(proc, P_NEW)
+        for path, written in ((a_file, 20), (b_file, -60)):
+            head, *rest = path.read_text().splitlines()
+            data = json.loads(head)
+            data["timestamp"] = _iso(a_start - 3600)  # made an hour before
+            path.write_text("\n".join([json.dumps(data), *rest]) + "\n")
+            os.utime(path, (b_start + written, b_start + written))
+        tool = pi()
+        found = proc.found(PI_TITLED)
+        found.start = b_start
+        assert tool.find_session_id(proc.ctx(), found) == (None, None)
+        other.kill()
+        other.wait()
+        # alone in the folder: the session it appended to is its own (`-c`)
         assert tool.find_session_id(proc.ctx(), found) == (P_OTHER, "sessions")
     finally:
         other.kill()

@@ -30,10 +30,13 @@ Session ID strategies, in evidence order:
    since the process started whose header names the cwd, not claimed by
    another pane (also one it resumed: `-c`, `/resume`, `--session`, and a
    message since). One whose header `timestamp` (its creation) is before this
-   process started but after another live Pi of the cwd started is most
-   likely that Pi's own (Pi creates a session ~2 s after its start, and on
-   /new): taken only when no other is left. Two Pis started within those
-   seconds in one folder cannot be told apart (they may swap; never one ID).
+   process started is taken only when no other live Pi works in the cwd: the
+   other may have created it (Pi creates a session ~2 s after its start, and
+   on /new) or reopened it (two Pis restore started at once on their old
+   sessions: the real CLI showed the later-started taking the other's file);
+   then the ID restore typed into the pane answers (save.py). Two Pis started
+   within those seconds in one folder cannot be told apart (they may swap;
+   never one ID).
 Resume (0.73.1 --help: `--session <path|id>  Use specific session file or
 partial UUID`): `pi --session <uuid>` (a full UUID matches one session).
 
@@ -108,9 +111,11 @@ class Pi(Assistant):
     name = "pi"
     display_name = "Pi coding agent"
     checked_version = "0.73.1"
+    real_cli_test = True  # tests/realcli/test_pi.py
     executables = ("pi",)
     script_markers = ("@mariozechner/pi-coding-agent/",)
     session_id_re = UUID
+    credential_options = frozenset({"--api-key"})  # not saved
     not_session_options = NOT_SESSION_OPTIONS
     not_session_subcommands = SUBCOMMANDS
     value_options = frozenset(
@@ -228,13 +233,16 @@ class Pi(Assistant):
 
     def id_from_sessions(self, ctx: Context, found: Found) -> Optional[str]:
         """The newest session of the cwd written since the start. One created
-        before this process started, but after another live Pi of the cwd did,
-        is most likely that Pi's own: taken only when no other is left."""
+        before this process started is taken only when no other live Pi works
+        in the cwd: that Pi may have created it (started before it), or
+        reopened it (`--session` typed by a restore, `-c`, `/resume`), and a
+        session file does not say which process writes it. Two Pis that
+        restore started at once on their old sessions both leave them here
+        (the ID restore typed into each pane answers)."""
         if not found.cwd:
             return None
         directory = self.session_dir(ctx, found)
         others: Optional[list[float]] = None
-        theirs: list[str] = []
         for _, path in _files.recent_files(directory, (".jsonl",), found.start):
             head = _files.first_json_line(path, log=ctx.log)
             if not head or head.get("type") != "session" or head.get("cwd") != found.cwd:
@@ -246,11 +254,10 @@ class Pi(Assistant):
             if created is not None and created < found.start - _files.MTIME_SLACK:
                 if others is None:
                     others = self.other_starts(ctx, found)
-                if any(start - _files.MTIME_SLACK <= created for start in others):
-                    theirs.append(sid)
+                if others:
                     continue
             return sid
-        return theirs[0] if theirs else None
+        return None
 
     def other_starts(self, ctx: Context, found: Found) -> list[float]:
         """Start times of the other live Pi processes working in `found.cwd`

@@ -212,7 +212,8 @@ def _expand(value: str, home: str, base: Optional[str] = None) -> Optional[str]:
 class Qwen(Assistant):
     name = "qwen"
     display_name = "Qwen Code"
-    checked_version = "0.24.4"  # its files and --help, run offline (no realcli test yet)
+    checked_version = "0.24.4"
+    real_cli_test = True  # tests/realcli/test_qwen.py
     executables = ("qwen",)
     script_markers = ("@qwen-code/qwen-code/",)
     session_id_re = UUID
@@ -221,6 +222,7 @@ class Qwen(Assistant):
     # cwd saved: the resume runs there without it.
     session_options = frozenset(RESUME_OPTIONS | INTERACTIVE_OPTIONS | {"--worktree"})
     session_flags = frozenset({"-c", "--continue", "--fork-session", "--forkSession"})
+    credential_options = frozenset({"--openai-api-key"})  # not saved
     not_session_options = NOT_SESSION_OPTIONS
     not_session_subcommands = SUBCOMMANDS
     keep_positionals = False  # a positional is a one-shot prompt
@@ -275,6 +277,8 @@ class Qwen(Assistant):
             if tok.option in self.session_options or tok.option in self.session_flags:
                 continue
             if tok.option is None or tok.option == "--":
+                continue
+            if tok.option in self.credential_options:
                 continue
             kept.extend(tok.raw)
         return kept
