@@ -530,13 +530,22 @@ def test_hostile_terminal_records_give_no_id(proc: Proc, tty: Tty, kind: str) ->
 
 
 def test_watch_files_are_the_records_and_session_folders(proc: Proc) -> None:
+    """The records and session folders, and the two databases' WAL files that
+    omp writes with each prompt and reply, listed before they exist (an omp
+    started after the sentinel listed its files: its new record and folder
+    are counted as unchanged when they first show in the list)."""
     session(proc, O_NEW)
     session(proc, O_OTHER, cwd="/elsewhere")
     proc.write(".omp/agent/terminal-sessions/pts-3", "x\ny\n")
     watched = omp().watch_files(str(proc.home))
     agent = proc.home / ".omp" / "agent"
+    assert not (agent / "history.db-wal").exists()
     assert sorted(watched) == sorted(
         [
+            str(agent / "history.db-wal"),
+            str(agent / "agent.db-wal"),
+            str(agent / "terminal-sessions"),
+            str(agent / "sessions"),
             str(agent / "terminal-sessions" / "pts-3"),
             str(agent / "sessions" / session_dir_name(str(proc.cwd), str(proc.home))),
             str(agent / "sessions" / "--elsewhere--"),

@@ -122,6 +122,8 @@ HEAD_LINES = 4  # the header is the second line (after the title record)
 HEAD_LIMIT = 1 << 20
 RECORD_LIMIT = 64 << 10
 WATCHED = 8  # terminal records and session folders the event saver polls (each)
+# omp 18.2.3 writes these with every prompt (history) and model reply (agent: model_perf).
+DATABASE_WALS = ("history.db-wal", "agent.db-wal")
 
 
 def session_dir_name(cwd: str, home: str, tmp: str = "/tmp") -> str:
@@ -168,9 +170,11 @@ class OhMyPi(Assistant):
     name = "omp"
     display_name = "Oh My Pi"
     checked_version = "18.2.3"
+    real_cli_test = True  # tests/realcli/test_omp.py (omp 18.2.3 on Bun 1.4.5)
     executables = ("omp",)
     script_markers = ("@oh-my-pi/pi-coding-agent/",)
     session_id_re = UUID
+    credential_options = frozenset({"--api-key"})  # not saved
     not_session_options = NOT_SESSION_OPTIONS
     not_session_subcommands = SUBCOMMANDS
     # 18.2.3 STRING_VALUE_FLAGS, and --profile / --alias.
@@ -403,14 +407,23 @@ class OhMyPi(Assistant):
         return None
 
     def watch_files(self, home: str) -> list[str]:
-        """The newest WATCHED terminal records (rewritten in place on each
-        session switch: /new, /resume) and session folders (a session's file
-        appears there with its first reply): no hook of ours tells."""
+        """No hook of ours tells, so: the WAL files of omp's own databases,
+        listed even before they exist (`history.db`: every prompt;
+        `agent.db`: a model's reply, its `model_perf` row), which catch the
+        first conversation of an omp started after the sentinel listed its
+        files (its terminal record and session folder are new then: a
+        sentinel counts a file it lists later as unchanged); the records and
+        sessions folders (a new terminal's record, a new cwd's folder); the
+        newest WATCHED terminal records (rewritten in place on each session
+        switch: /new, /resume) and session folders (a session's file appears
+        there with its first reply, /new's at once)."""
         config = os.environ.get("PI_CONFIG_DIR") or ".omp"
         agent = os.environ.get("PI_CODING_AGENT_DIR")
         agent = _expand(agent, home) if agent else os.path.join(home, config, "agent")
-        records = _newest(os.path.join(agent, "terminal-sessions"), dirs=False)
-        return records + _newest(os.path.join(agent, "sessions"), dirs=True)
+        records = os.path.join(agent, "terminal-sessions")
+        sessions = os.path.join(agent, "sessions")
+        fixed = [os.path.join(agent, name) for name in DATABASE_WALS] + [records, sessions]
+        return fixed + _newest(records, dirs=False) + _newest(sessions, dirs=True)
 
 
 def _newest(folder: str, dirs: bool) -> list[str]:
