@@ -533,3 +533,17 @@ def test_saved_program_names_kilo() -> None:
     assert tool().valid_program("/usr/lib/node_modules/@kilocode/cli/bin/.kilo")
     assert tool().valid_program("/usr/local/bin/kilocode")
     assert not tool().valid_program("/usr/local/bin/opencode")
+
+
+def test_watch_files_are_kilo_db_and_its_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sentinel polls kilo.db and its WAL: without OpenCode's plugins for
+    Kilo nothing else starts an event save after a message (found by
+    tests/realcli/test_kilo.py); $XDG_DATA_HOME moves them."""
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    db = tmp_path / ".local" / "share" / "kilo" / "kilo.db"
+    assert tool().watch_files(str(tmp_path)) == [str(db), f"{db}-wal"]
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    db = tmp_path / "data" / "kilo" / "kilo.db"
+    assert tool().watch_files(str(tmp_path)) == [str(db), f"{db}-wal"]

@@ -216,6 +216,7 @@ class Copilot(Assistant):
     name = "copilot"
     display_name = "GitHub Copilot CLI"
     checked_version = "1.0.102"
+    real_cli_test = True  # tests/realcli/test_copilot.py
     executables = ("copilot",)
     script_markers = ("@github/copilot/",)
     session_id_re = UUID

@@ -24,6 +24,10 @@ TUI creates a session's row with its first message (`--mini` at the start,
 with no message row). Kilo itself writes no record naming its pid (its logs
 are named by start time and shared).
 
+Event saves: `watch_files` lists kilo.db and its WAL (without OpenCode's
+plugins, whose state files start one, nothing else tells the sentinel that a
+message was sent).
+
 Session ID strategies, first answer wins:
 1. `tui-state`: `opencode-tui-<pid>.json`, written by OpenCode's TUI plugin
    (roles/.../opencode/assistant-resurrect-tui.js), which Kilo 7.7.7 loads
@@ -136,6 +140,7 @@ class Kilo(Assistant):
     script_markers = (PACKAGE_DIR,)
     session_id_re = re.compile(r"ses_[A-Za-z0-9]{8,64}\Z")
     checked_version = "7.7.7"
+    real_cli_test = True  # tests/realcli/test_kilo.py
     not_session_subcommands = NOT_SESSIONS
     not_session_options = frozenset({"--help", "-h", "--version", "-v"})
     resume_form = ("-s",)
@@ -197,6 +202,18 @@ class Kilo(Assistant):
             if cwd:
                 return cwd
         return found.cwd
+
+    def watch_files(self, home: str) -> list[str]:
+        """kilo.db and its WAL: Kilo writes them with each message and new
+        session. OpenCode's plugins, when installed for Kilo, start an event
+        save through our state dir; without them (the role does not install
+        them for Kilo) nothing else does (checked with 7.7.7: a message and a
+        crash 5 s later left the pane saved with no session)."""
+        data = os.environ.get("XDG_DATA_HOME") or ""
+        if not os.path.isabs(data):
+            data = os.path.join(home, ".local", "share")
+        db = os.path.join(data, "kilo", "kilo.db")
+        return [db, db + "-wal"]
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
