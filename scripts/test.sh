@@ -8,6 +8,14 @@ cd "$here"
 venv=${AR_DEV_VENV:-$here/.venv}
 export PATH="$venv/bin:$PATH"
 
+# AR_CLI_CHANNEL=latest: the real-CLI tests run against the newest registry
+# version of every assistant CLI, installed beside the pinned ones.
+if [ "${AR_CLI_CHANNEL:-pinned}" = latest ]; then
+  export AR_CLI_PREFIX=${AR_CLI_PREFIX:-/opt/assistant-clis-latest}
+  echo "== assistant CLIs from the latest channel into $AR_CLI_PREFIX"
+  AR_CLI_CHANNEL=latest AR_CLI_PREFIX="$AR_CLI_PREFIX" bash scripts/setup.d/30-assistant-clis.sh
+fi
+
 echo "== ruff check, ruff format --check, mypy"
 ruff check runtime tests benchmarks roles molecule scripts
 ruff format --check runtime tests benchmarks roles molecule scripts

@@ -80,9 +80,17 @@ def test_checked_versions_are_what_the_tests_run() -> None:
     import re
 
     setup = (ROOT / "scripts" / "setup.d" / "30-assistant-clis.sh").read_text()
-    pinned = {m[0].lower(): m[1] for m in re.findall(r"AR_([A-Z0-9]+)_VERSION:-([^}]+)\}", setup)}
+    pin = r"AR_([A-Z0-9]+)_VERSION:-\$\(pin ([^)]+)\)\}"
+    pinned = {m[0].lower(): m[1] for m in re.findall(pin, setup)}
     for a in assistants.ASSISTANTS:
         assert re.fullmatch(r"\d+\.\d+\.\d+\S*", a.checked_version), a.name
         if a.real_cli_test:
             assert (ROOT / "tests" / "realcli" / f"test_{a.name}.py").is_file(), a.name
             assert pinned.get(a.name) == a.checked_version, (a.name, pinned)
+
+
+def test_readme_intro_names_every_registered_assistant() -> None:
+    """The README's first paragraph names each assistant the registry ships."""
+    intro = (ROOT / "README.md").read_text().split("\n\n")[1].replace("\n", " ")
+    for a in assistants.ASSISTANTS:
+        assert f"**{a.display_name or a.name}**".replace(" ", "") in intro.replace(" ", ""), a.name
