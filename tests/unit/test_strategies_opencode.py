@@ -238,3 +238,22 @@ def test_db_from_the_assistants_opencode_db(
         assert p.find("opencode", ["opencode"]) == (S_NEW, "db")
     finally:
         gen.close()
+
+
+def test_a_late_event_of_the_session_left_by_new_keeps_home_a_fresh_start(proc: Proc) -> None:
+    """/new, then the server plugin records one more event of the session the
+    user left (its title, the end of its turn): that session is older than
+    the home route, so the pane is still a fresh start, not `-s` of it."""
+    make_db(db_path(proc), proc.cwd)
+    tui_state(proc, "home", None)
+    proc.state_file(
+        "opencode",
+        {
+            "tool": "opencode",
+            "pid": proc.pid,
+            "session_id": S_OLD,  # created at 1 s after the epoch: long before home
+            "start_time": proc.start,
+            "timestamp_epoch": proc.start + 6,
+        },
+    )
+    assert proc.find("opencode", ["opencode"]) == (None, "fresh")

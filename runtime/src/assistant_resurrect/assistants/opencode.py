@@ -132,8 +132,13 @@ class OpenCode(Assistant):
                     ts = later.get("timestamp_epoch")
                     if isinstance(at, (int, float)) and isinstance(ts, (int, float)) and ts > at:
                         # A message opened a session after the TUI showed home;
-                        # its route change has not been written yet.
-                        return None
+                        # its route change has not been written yet. Unless the
+                        # db says that session is older than home: a late event
+                        # of the session the user left by /new (its title, the
+                        # end of its turn).
+                        sid = later.get("session_id")
+                        if not (isinstance(sid, str) and self._older(ctx, found, sid, at)):
+                            return None
                 if isinstance(at, (int, float)) and self._created_since(ctx, found, at):
                     return None  # the same, seen in the db: the next strategies answer
                 return NO_CONVERSATION
@@ -189,6 +194,25 @@ class OpenCode(Assistant):
         others = _files.recent_files(data, (".db",), 0.0)
         named = [p for _, p in others if os.path.basename(p).startswith("opencode")]
         return named[0] if named else None
+
+    def _older(self, ctx: Context, found: Found, session_id: str, at: float) -> bool:
+        """Whether the db has session `session_id`, created before `at` (epoch
+        seconds); False when the db or the row cannot be read."""
+        path = self.db_path(ctx, found)
+        if path is None:
+            return False
+        from assistant_resurrect.assistants import _sqlite
+
+        def run(conn: object, cols: set[str]) -> bool:
+            if "time_created" not in cols:
+                return False
+            row = conn.execute(  # type: ignore[attr-defined]
+                "SELECT time_created FROM session WHERE id = ?", (session_id,)
+            ).fetchone()
+            return row is not None and isinstance(row[0], int) and row[0] < int(at * 1000)
+
+        label = f"opencode pid {found.pid}"
+        return bool(_sqlite.read(path, "session", SESSION_COLUMNS, run, ctx.log, label))
 
     def _created_since(self, ctx: Context, found: Found, at: float) -> bool:
         """Whether the db has a top-level session of this directory created
