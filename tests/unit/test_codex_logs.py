@@ -360,3 +360,52 @@ def test_a_tuis_connected_row_names_its_connection(proc: Proc) -> None:
     state_db(proc, [T1, T3])  # T3 updated last: the store alone would swap them
     assert find(proc, found(proc, proc.pid, t, [])) == (T1, "logs-db")
     assert find(proc, found(proc, other, t + 5, [])) == (T3, "logs-db")
+
+
+def test_another_users_codex_does_not_shift_the_pairing(
+    proc: Proc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two Codex TUIs of this user in one directory and, started between them,
+    another user's Codex (a shared machine): that one talks to its own daemon
+    and logs, so it is not counted (it made the pairing fall back to the
+    store, which swapped the two)."""
+    import os
+    import shutil
+    import subprocess
+
+    from assistant_resurrect import procs
+    from assistant_resurrect.records import Proc as ProcRecord
+
+    binary = tmp_path / "bin" / "codex"
+    binary.parent.mkdir()
+    shutil.copy("/bin/sleep", binary)
+    a_proc = subprocess.Popen([str(binary), "600"])
+    time.sleep(0.3)
+    b_proc = subprocess.Popen([str(binary), "601"])
+    stranger = 4_000_000  # above any pid_max: no real process has it
+    real_snapshot = procs.snapshot
+    try:
+        snap = real_snapshot()
+        a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
+
+        def with_stranger() -> procs.Snapshot:
+            s = real_snapshot()
+            s.add(ProcRecord(stranger, 1, "codex", a_start + 0.1, uid=os.getuid() + 4242))
+            s._argv[stranger] = ["codex"]
+            return s
+
+        monkeypatch.setattr(procs, "snapshot", with_stranger)
+        logs = Logs(proc)
+        logs.tui(a_proc.pid, a_start + 0.5)
+        logs.tui(b_proc.pid, b_start + 0.5)
+        logs.request(a_start + 1.0, "thread/start", 2)  # A's connection
+        logs.request(b_start + 1.0, "thread/start", 5)  # B's
+        logs.created(b_start + 2, 5, T3)  # B's message first
+        logs.created(b_start + 3, 2, T1)  # then A's
+        state_db(proc, [T1, T3])  # T3 updated last: the store alone would swap them
+        assert find(proc, found(proc, a_proc.pid, a_start, [])) == (T1, "logs-db")
+        assert find(proc, found(proc, b_proc.pid, b_start, [])) == (T3, "logs-db")
+    finally:
+        for p in (a_proc, b_proc):
+            p.kill()
+            p.wait()

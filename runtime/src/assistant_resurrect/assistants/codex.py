@@ -384,7 +384,7 @@ class Codex(Assistant):
         since = found.start - _files.MTIME_SLACK
         from assistant_resurrect.assistants import _sqlite
 
-        live = self._live_sessions(ctx)
+        live = self._live_sessions(ctx, ctx.snap.uid(found.pid))
         mine = next((i for i, (_, group) in enumerate(live) if pids & group), None)
         if mine is None:  # not in the snapshot's list (another name): itself, by its start
             live.append((found.start, pids))
@@ -459,15 +459,19 @@ class Codex(Assistant):
         )
         return result
 
-    def _live_sessions(self, ctx: Context) -> list[tuple[float, set[str]]]:
+    def _live_sessions(self, ctx: Context, uid: int) -> list[tuple[float, set[str]]]:
         """(start, pids as strings) of each running Codex session of the
-        snapshot: the outermost session process and the Codex processes below
-        it (the node launcher and its native TUI)."""
+        snapshot run by `uid` (another user's Codex talks to its own daemon
+        and logs: counting it would shift the pairing): the outermost session
+        process and the Codex processes below it (the node launcher and its
+        native TUI)."""
         from assistant_resurrect.assistants.base import parse_launch
 
         codex: dict[int, float] = {}
         for pid, proc in ctx.snap.procs.items():
             if proc.comm not in ("codex", "node"):
+                continue
+            if ctx.snap.uid(pid) != uid:
                 continue
             launch = parse_launch(ctx.snap.argv(pid))
             if launch is not None and self.match(launch) and self.is_session(launch.args):
