@@ -8,10 +8,11 @@ from assistant_resurrect.fileio import NotRegularFile, open_regular, read_regula
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any, Callable, Optional
 
 if TYPE_CHECKING:
-    from assistant_resurrect.assistants.base import Context, Found
+    from assistant_resurrect.assistants.base import Assistant, Context, Found, Launch
 
 # Files written up to this long before the process start still count as
 # written by it (start times are rounded to 1/100 s; file systems may round
@@ -153,3 +154,32 @@ def unclaimed(ctx: Context, found: Found, session_id: str) -> bool:
     """True unless another pane's assistant already saved this session ID."""
     owner = ctx.claimed.get(session_id)
     return owner is None or owner == found.pid
+
+
+def other_sessions(
+    ctx: Context,
+    found: Found,
+    tool: Assistant,
+    comms: Collection[str],
+    same_place: Callable[[int, Launch], bool],
+) -> list[float]:
+    """Start times of the other live session processes of `tool` (process
+    name in `comms`, matching the tool, a session not a helper) that run as
+    the same user as `found` and for which `same_place(pid, launch)` holds
+    (its cwd or workspace is found's). Another user's process talks to its
+    own store and is never counted."""
+    from assistant_resurrect.assistants.base import parse_launch
+
+    mine = {found.pid, *found.pids}
+    uid = ctx.snap.uid(found.pid)
+    out: list[float] = []
+    for pid, proc in ctx.snap.procs.items():
+        if pid in mine or proc.comm not in comms:
+            continue
+        launch = parse_launch(ctx.snap.argv(pid))
+        if launch is None or not tool.match(launch) or not tool.is_session(launch.args):
+            continue
+        if ctx.snap.uid(pid) != uid or not same_place(pid, launch):
+            continue
+        out.append(proc.start)
+    return out

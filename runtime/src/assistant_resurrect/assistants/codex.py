@@ -198,9 +198,12 @@ class Codex(Assistant):
         from assistant_resurrect.assistants.base import parse_launch
 
         mine = set(found.pids) | {found.pid}
+        uid = ctx.snap.uid(found.pid)
         for pid, proc in ctx.snap.procs.items():
             if pid in mine or proc.comm not in ("codex", "node"):
                 continue
+            if ctx.snap.uid(pid) != uid:
+                continue  # another user's Codex: its own threads
             launch = parse_launch(ctx.snap.argv(pid))
             if launch is None or not self.match(launch) or not self.is_session(launch.args):
                 continue

@@ -59,7 +59,6 @@ from assistant_resurrect.assistants.base import (
     Context,
     Found,
     Strategy,
-    parse_launch,
     scan,
 )
 
@@ -271,18 +270,9 @@ class Crush(Assistant):
 
     def other_starts(self, ctx: Context, found: Found) -> list[float]:
         """Start times of the other live Crush processes working in `found.cwd`."""
-        mine = {found.pid, *found.pids}
-        out: list[float] = []
-        for pid, proc in ctx.snap.procs.items():
-            if pid in mine or proc.comm not in ("crush", "node"):
-                continue
-            launch = parse_launch(ctx.snap.argv(pid))
-            if launch is None or not self.match(launch) or ctx.snap.cwd(pid) != found.cwd:
-                continue
-            if not self.is_session(launch.args):
-                continue
-            out.append(proc.start)
-        return out
+        return _files.other_sessions(
+            ctx, found, self, ("crush", "node"), lambda pid, _: ctx.snap.cwd(pid) == found.cwd
+        )
 
 
 def _projects(path: str, log: Optional[Callable[[str], None]] = None) -> list[dict[str, Any]]:

@@ -71,7 +71,6 @@ from assistant_resurrect.assistants.base import (
     Found,
     Launch,
     Strategy,
-    parse_launch,
     scan,
 )
 
@@ -465,19 +464,14 @@ class CursorAgent(Assistant):
 
     def other_starts(self, ctx: Context, found: Found) -> list[float]:
         """Start times of the other live Cursor Agent chats of the workspace."""
-        mine = {found.pid, *found.pids}
         ws = self.workspace_of(found.cwd, found.launch.args)
-        out: list[float] = []
-        for pid, proc in ctx.snap.procs.items():
-            if pid in mine or proc.comm not in COMMS:
-                continue
-            launch = parse_launch(ctx.snap.argv(pid))
-            if launch is None or not self.match(launch) or not self.is_session(launch.args):
-                continue
-            if self.workspace_of(ctx.snap.cwd(pid), launch.args) != ws:
-                continue
-            out.append(proc.start)
-        return out
+        return _files.other_sessions(
+            ctx,
+            found,
+            self,
+            COMMS,
+            lambda pid, launch: self.workspace_of(ctx.snap.cwd(pid), launch.args) == ws,
+        )
 
     # -- conversation or not -----------------------------------------------------
     def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:

@@ -64,7 +64,6 @@ from assistant_resurrect.assistants.base import (
     Context,
     Found,
     Strategy,
-    parse_launch,
     scan,
 )
 
@@ -277,18 +276,10 @@ class Droid(Assistant):
     def other_starts(self, ctx: Context, found: Found) -> list[float]:
         """Start times of the other live Droid sessions working in the cwds
         (the launcher's `comm` is `node`, the binary's `droid`)."""
-        mine = {found.pid, *found.pids}
         cwds = set(self.session_cwds(ctx, found))
-        out: list[float] = []
-        for pid, proc in ctx.snap.procs.items():
-            if pid in mine or proc.comm not in ("droid", "node"):
-                continue
-            launch = parse_launch(ctx.snap.argv(pid))
-            if launch is None or not self.match(launch) or not self.is_session(launch.args):
-                continue
-            if ctx.snap.cwd(pid) in cwds:
-                out.append(proc.start)
-        return out
+        return _files.other_sessions(
+            ctx, found, self, ("droid", "node"), lambda pid, _: ctx.snap.cwd(pid) in cwds
+        )
 
     # -- conversation or not ---------------------------------------------------
     def resumable(self, ctx: Context, found: Found, session_id: str) -> Optional[bool]:

@@ -58,7 +58,6 @@ from assistant_resurrect.assistants.base import (
     Context,
     Found,
     Strategy,
-    parse_launch,
     scan,
 )
 
@@ -262,16 +261,9 @@ class Pi(Assistant):
     def other_starts(self, ctx: Context, found: Found) -> list[float]:
         """Start times of the other live Pi processes working in `found.cwd`
         (a running Pi's `comm` is its title `pi`; `node` before it sets it)."""
-        mine = {found.pid, *found.pids}
-        out: list[float] = []
-        for pid, proc in ctx.snap.procs.items():
-            if pid in mine or proc.comm not in ("pi", "node"):
-                continue
-            launch = parse_launch(ctx.snap.argv(pid))
-            if launch is None or not self.match(launch) or ctx.snap.cwd(pid) != found.cwd:
-                continue
-            out.append(proc.start)
-        return out
+        return _files.other_sessions(
+            ctx, found, self, ("pi", "node"), lambda pid, _: ctx.snap.cwd(pid) == found.cwd
+        )
 
     def watch_files(self, home: str) -> list[str]:
         """The newest WATCHED per-cwd session folders: a session's file appears
