@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -136,8 +137,15 @@ def start(crash: Crash, pane: str, command: str = "droid") -> int:
 
 
 def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
-    """Send a message; the session it went into (Droid's store), once answered."""
-    crash.send(pane, text)
+    """Send a message; the session it went into (Droid's store), once answered.
+    The text is typed and seen in the input box before Enter: keys sent while
+    Droid redraws (just after /new) are dropped, so it is typed again then."""
+    for _ in range(3):
+        crash.send(pane, text, enter=False)
+        if wait_for_quietly(lambda: text in crash.capture(pane), 10):
+            break
+        crash.keys(pane, "C-u")  # whatever part of it arrived
+    crash.keys(pane, "Enter")
     for _ in range(4):  # an Enter that came with the typed text is taken as text
         try:
             return str(wait_for(lambda: holding(crash.real, cwd, text), 15, f"{text!r} answered"))
@@ -151,6 +159,15 @@ def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
             on_fail=lambda: crash.capture(pane),
         )
     )
+
+
+def wait_for_quietly(predicate: Callable[[], bool], timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def args_after(crash: Crash, pane: str) -> list[str]:
