@@ -71,6 +71,31 @@ def wait_for(
         time.sleep(interval)
 
 
+def wait_for_quietly(predicate: Callable[[], Any], timeout: float, interval: float = 0.2) -> bool:
+    """wait_for that gives up quietly: whether `predicate` held within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def answered(
+    crash: Any, pane: str, text: str, landed: Callable[[], Any], each: float, last: float
+) -> str:
+    """What `landed()` names once the message `text`, already typed into
+    `pane`, is in the tool's store: an Enter that came with the typed text
+    can be taken as text, so Enter is pressed again after each `each` s
+    (four times), then `last` s more with the screen in the failure."""
+    for _ in range(4):
+        try:
+            return str(wait_for(landed, each, f"{text!r} answered"))
+        except AssertionError:
+            crash.keys(pane, "Enter")
+    return str(wait_for(landed, last, f"{text!r} answered", on_fail=lambda: crash.capture(pane)))
+
+
 def cli_version(tool: str) -> Optional[str]:
     """The installed version of a CLI (from its package.json), None if absent."""
     pkg = {

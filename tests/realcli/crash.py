@@ -250,6 +250,14 @@ class Crash:
         side = side.with_suffix(".json")
         return list(json.loads(side.read_text()).get("sessions") or [])
 
+    def logs(self) -> str:
+        """The save log, then the restore log (for a failed check's message)."""
+        try:
+            saves = (self.rdir / "assistant-save.log").read_text()
+        except OSError:
+            saves = ""
+        return f"--- save log ---\n{saves}--- restore ---\n{self.restore_log()}"
+
     def restore_log(self) -> str:
         """The restore log, after the sessions (pane, ID, how found) the crash
         left saved."""

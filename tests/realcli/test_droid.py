@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import pytest
 
-from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, wait_for
+from tests.realcli.conftest import (
+    CLI_BIN,
+    CLI_PREFIX,
+    RealEnv,
+    answered,
+    wait_for,
+    wait_for_quietly,
+)
 from tests.realcli.crash import Crash
 
 pytestmark = [
@@ -146,28 +152,7 @@ def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
             break
         crash.keys(pane, "C-u")  # whatever part of it arrived
     crash.keys(pane, "Enter")
-    for _ in range(4):  # an Enter that came with the typed text is taken as text
-        try:
-            return str(wait_for(lambda: holding(crash.real, cwd, text), 15, f"{text!r} answered"))
-        except AssertionError:
-            crash.keys(pane, "Enter")
-    return str(
-        wait_for(
-            lambda: holding(crash.real, cwd, text),
-            40,
-            f"{text!r} answered",
-            on_fail=lambda: crash.capture(pane),
-        )
-    )
-
-
-def wait_for_quietly(predicate: Callable[[], bool], timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+    return answered(crash, pane, text, lambda: holding(crash.real, cwd, text), 15, 40)
 
 
 def args_after(crash: Crash, pane: str) -> list[str]:
@@ -175,15 +160,6 @@ def args_after(crash: Crash, pane: str) -> list[str]:
     argv = crash.argv_in(crash.pane_after(pane), "droid")
     at = next(i for i, a in enumerate(argv) if a == "droid" or a.endswith("/droid"))
     return argv[at + 1 :]
-
-
-def logs(crash: Crash) -> str:
-    """The save log, then the restore log."""
-    try:
-        saves = (crash.rdir / "assistant-save.log").read_text()
-    except OSError:
-        saves = ""
-    return f"--- save log ---\n{saves}--- restore ---\n{crash.restore_log()}"
 
 
 def test_a_conversation_comes_back(cwd: Path, crash: Crash, real: RealEnv) -> None:
@@ -234,7 +210,7 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     crash.changed()
     crash.crash_and_restore()
     got = (args_after(crash, one), args_after(crash, two))
-    assert got == (["--resume", a], ["--resume", b]), logs(crash)
+    assert got == (["--resume", a], ["--resume", b]), crash.logs()
     crash.wait_screen(crash.pane_after(one), "droid-alpha-again", 90)
     screen = crash.wait_screen(crash.pane_after(two), "droid-bravo-two", 90)
     assert "droid-alpha" not in screen

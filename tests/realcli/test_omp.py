@@ -26,7 +26,7 @@ from typing import Optional
 
 import pytest
 
-from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, wait_for
+from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, answered, wait_for
 from tests.realcli.crash import Crash
 
 # omp's script starts `#!/usr/bin/env bun`: the user's PATH is CLI_BIN's and the system's.
@@ -145,19 +145,7 @@ def start(crash: Crash, pane: str, command: str = "omp") -> int:
 def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
     """Send a message; the session it went into (omp's store), once answered."""
     crash.send(pane, text)
-    for _ in range(4):  # an Enter that came with the pasted text is taken as text
-        try:
-            return str(wait_for(lambda: holding(crash.real, cwd, text), 10, f"{text!r} answered"))
-        except AssertionError:
-            crash.keys(pane, "Enter")
-    return str(
-        wait_for(
-            lambda: holding(crash.real, cwd, text),
-            40,
-            f"{text!r} answered",
-            on_fail=lambda: crash.capture(pane),
-        )
-    )
+    return answered(crash, pane, text, lambda: holding(crash.real, cwd, text), 10, 40)
 
 
 def args_after(crash: Crash, old_pane: str) -> list[str]:

@@ -28,7 +28,7 @@ from typing import Optional
 
 import pytest
 
-from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, wait_for
+from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, answered, wait_for
 from tests.realcli.crash import Crash
 
 pytestmark = [
@@ -172,28 +172,7 @@ def start(crash: Crash, pane: str, command: str = "pi") -> int:
 def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
     """Send a message; the session it went into (Pi's store), once answered."""
     crash.send(pane, text)
-    for _ in range(4):  # an Enter that came with the pasted text is taken as text
-        try:
-            return str(wait_for(lambda: holding(crash.real, cwd, text), 10, f"{text!r} answered"))
-        except AssertionError:
-            crash.keys(pane, "Enter")
-    return str(
-        wait_for(
-            lambda: holding(crash.real, cwd, text),
-            30,
-            f"{text!r} answered",
-            on_fail=lambda: crash.capture(pane),
-        )
-    )
-
-
-def logs(crash: Crash) -> str:
-    """The save log, then what the crash left saved and the restore log."""
-    try:
-        saves = (crash.rdir / "assistant-save.log").read_text()
-    except OSError:
-        saves = ""
-    return f"--- save log ---\n{saves}--- restore ---\n{crash.restore_log()}"
+    return answered(crash, pane, text, lambda: holding(crash.real, cwd, text), 10, 30)
 
 
 def typed(crash: Crash, old_pane: str) -> list[str]:
@@ -205,7 +184,7 @@ def typed(crash: Crash, old_pane: str) -> list[str]:
     log = crash.restore_log()
     last = log[log.rindex("restoring from ") :].splitlines()  # this crash's restore
     lines = [ln for ln in last if head in ln]
-    assert len(lines) == 1, f"not one restore of {addr}:\n{logs(crash)}"
+    assert len(lines) == 1, f"not one restore of {addr}:\n{crash.logs()}"
     words = shlex.split(lines[0].split(head, 1)[1])
     at = words.index("command")
     assert words[at + 1] == "pi", words
@@ -246,8 +225,8 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     assert say(crash, one, cwd, "pi-alpha-again") == a
     crash.changed()
     crash.crash_and_restore()
-    assert (typed(crash, one), typed(crash, two)) == (["--session", a], ["--session", b]), logs(
-        crash
+    assert (typed(crash, one), typed(crash, two)) == (["--session", a], ["--session", b]), (
+        crash.logs()
     )
     one, two = crash.pane_after(one), crash.pane_after(two)
     crash.wait_screen(one, "pi-alpha-again", 60)
@@ -267,8 +246,8 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     crash.changed()
     (crash.rdir / ".restore-done").unlink(missing_ok=True)  # (see crash.crash_and_restore)
     crash.crash_and_restore()
-    assert (typed(crash, one), typed(crash, two)) == (["--session", a], ["--session", b]), logs(
-        crash
+    assert (typed(crash, one), typed(crash, two)) == (["--session", a], ["--session", b]), (
+        crash.logs()
     )
 
 

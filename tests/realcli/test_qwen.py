@@ -21,7 +21,7 @@ from typing import Optional
 
 import pytest
 
-from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, wait_for
+from tests.realcli.conftest import CLI_BIN, CLI_PREFIX, RealEnv, answered, wait_for
 from tests.realcli.crash import Crash
 
 pytestmark = [
@@ -141,27 +141,7 @@ def start(crash: Crash, pane: str, command: str = "qwen") -> str:
 def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
     """Send a message; the session it went into (Qwen's store), once answered."""
     crash.send(pane, text)
-    for _ in range(4):  # an Enter that came with the pasted text is taken as text
-        try:
-            return str(wait_for(lambda: holding(crash.real, cwd, text), 10, f"{text!r} answered"))
-        except AssertionError:
-            crash.keys(pane, "Enter")
-    return str(
-        wait_for(
-            lambda: holding(crash.real, cwd, text),
-            30,
-            f"{text!r} answered",
-            on_fail=lambda: crash.capture(pane),
-        )
-    )
-
-
-def logs(crash: Crash) -> str:
-    try:
-        saves = (crash.rdir / "assistant-save.log").read_text()
-    except OSError:
-        saves = ""
-    return f"--- save log ---\n{saves}--- restore ---\n{crash.restore_log()}"
+    return answered(crash, pane, text, lambda: holding(crash.real, cwd, text), 10, 30)
 
 
 def resumed(crash: Crash, old_pane: str) -> tuple[str, list[str]]:
@@ -183,7 +163,7 @@ def test_a_conversation_comes_back(cwd: Path, crash: Crash, real: RealEnv) -> No
     crash.changed()
     crash.crash_and_restore()
     new, args = resumed(crash, pane)
-    assert args == ["--resume", sid], logs(crash)
+    assert args == ["--resume", sid], crash.logs()
     crash.wait_screen(new, READY, 90)
     rec = wait_for(lambda: record(real, crash.pane_pid(new)), 30, "the restored qwen's record")
     assert rec["sessionId"] == sid
@@ -207,7 +187,7 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     crash.crash_and_restore()
     new_one, args_one = resumed(crash, one)
     new_two, args_two = resumed(crash, two)
-    assert (args_one, args_two) == (["--resume", a], ["--resume", b]), logs(crash)
+    assert (args_one, args_two) == (["--resume", a], ["--resume", b]), crash.logs()
     crash.wait_screen(new_one, "qwen-alpha-again", 90)
     screen = crash.wait_screen(new_two, "qwen-bravo-two", 90)
     assert "qwen-alpha" not in screen
@@ -222,7 +202,7 @@ def test_no_message_is_a_fresh_start(cwd: Path, crash: Crash, real: RealEnv) -> 
     crash.crash_and_restore()
     assert sid not in transcripts(real, cwd)
     new, args = resumed(crash, pane)
-    assert args == [], logs(crash)
+    assert args == [], crash.logs()
     crash.wait_screen(new, READY, 90)  # a Qwen at its prompt, not a shell
     assert "No saved session found" not in crash.capture(new)
     rec = wait_for(lambda: record(real, crash.pane_pid(new)), 30, "the restored qwen's record")

@@ -15,11 +15,11 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import pytest
 
-from tests.realcli.conftest import ROOT, RealEnv, cli_version, require, wait_for
+from tests.realcli.conftest import ROOT, RealEnv, cli_version, require, wait_for, wait_for_quietly
 from tests.realcli.crash import Crash
 
 pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
@@ -142,15 +142,6 @@ def pick(crash: Crash, pane: str, title: str, shows: str) -> None:
     time.sleep(0.5)
     crash.keys(pane, "Enter")
     crash.wait_screen(pane, shows)
-
-
-def wait_for_quietly(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def args_after(crash: Crash, pane: str) -> list[str]:
