@@ -5,10 +5,13 @@ nothing, so `sqlite3` is imported on first use, never by the save hook's
 import chain.
 
 The databases belong to running programs: they are opened read-only
-(`mode=ro`, so nothing is ever written or created), with a short busy
-timeout, and their WAL is honoured. When a read-only open is impossible (no
-`-shm` file and a directory we may not write), the database and its WAL are
-copied to a private temporary folder and the copy is read. A table without
+(`mode=ro`), with a short busy timeout, and their WAL is honoured. Nothing is
+ever written or created beside them: a read-only open of a WAL database
+whose `-shm` is missing would create an empty `-shm` and `-wal` and leave
+them there (owned by whoever saved), so then the database is opened
+`immutable` when it has no WAL content (no writer has it open), and copied
+with its WAL to a private temporary folder otherwise. A read-only open that
+fails for any other reason falls back to the copy too. A table without
 the columns a strategy needs (schema drift in a newer release) means: skip
 that strategy, with one log line saying why.
 """
@@ -26,11 +29,12 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT = 1.0
 
 
-def _connect_ro(path: str) -> sqlite3.Connection:
+def _connect_ro(path: str, immutable: bool = False) -> sqlite3.Connection:
     import sqlite3
     from urllib.parse import quote
 
-    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    conn = sqlite3.connect(f"file:{quote(path)}?{flags}", uri=True, timeout=BUSY_TIMEOUT)
     conn.execute("PRAGMA query_only = 1")
     return conn
 
@@ -83,6 +87,19 @@ def not_regular(path: str) -> Optional[str]:
     return None
 
 
+def _open_plan(path: str) -> str:
+    """How to open `path` without creating anything beside it: "ro" when its
+    `-shm` exists (SQLite reads the WAL through it), "immutable" when there is
+    neither `-shm` nor WAL content, "copy" when a WAL has content but no `-shm`."""
+    if os.path.exists(path + "-shm"):
+        return "ro"
+    try:
+        wal = os.stat(path + "-wal").st_size
+    except FileNotFoundError:
+        wal = 0
+    return "immutable" if wal == 0 else "copy"
+
+
 def columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
 
@@ -111,7 +128,10 @@ def read(
     conn: Optional[sqlite3.Connection] = None
     try:
         try:
-            conn = _connect_ro(path)
+            how = _open_plan(path)
+            if how == "copy":
+                raise sqlite3.OperationalError("a WAL without its -shm")
+            conn = _connect_ro(path, immutable=how == "immutable")
             cols = columns(conn, table)
         except sqlite3.OperationalError:
             if conn is not None:
