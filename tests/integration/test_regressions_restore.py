@@ -192,6 +192,15 @@ def test_doctor_reports_double_launch_and_interval_zero(server: Server, agent: A
     out = agent.run("doctor", check=False).stdout
     assert "':all:' in @resurrect-processes" in out
 
+    # A tool's other program names count too: Cursor Agent runs as `agent`.
+    server.cmd("set-option", "-g", "@resurrect-processes", "ssh agent '~kilocode' vim")
+    problems = [
+        ln for ln in agent.run("doctor", check=False).stdout.splitlines() if "PROBLEM" in ln
+    ]
+    assert any("agent (the program of cursor-agent) is listed" in p for p in problems), problems
+    assert any("kilocode (the program of kilo) is listed" in p for p in problems), problems
+    assert not any("ssh" in p or "vim" in p for p in problems), problems
+
 
 # -- the minimal environment of a tmux server started by systemd or launchd ----------
 

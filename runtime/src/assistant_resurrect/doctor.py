@@ -62,10 +62,12 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
             "assistants included, a second time beside the resume this agent types; "
             "list the programs you want instead"
         )
-    for name in assistants.names():
-        if any(p.lstrip("~").split("->")[0].strip().split("/")[-1] == name for p in listed):
+    words = {p.lstrip("~").split("->")[0].strip().split("/")[-1] for p in listed}
+    for program, tool in assistants.programs().items():
+        if program in words:
+            what = program if program == tool else f"{program} (the program of {tool})"
             problems.append(
-                f"{name} is listed in @resurrect-processes: tmux-resurrect would start it a "
+                f"{what} is listed in @resurrect-processes: tmux-resurrect would start it a "
                 "second time; remove it from that option"
             )
     if opts.get("@continuum-save-interval", "").strip() == "0":

@@ -99,3 +99,10 @@ def match(argv: list[str]) -> Optional[tuple[Assistant, Launch]]:
 def names() -> list[str]:
     """Tool names in registry order (from the index: imports no module)."""
     return list(_index.TOOLS)
+
+
+def programs() -> dict[str, str]:
+    """Every program name an assistant runs under (`agent` for Cursor Agent,
+    `kilocode` for Kilo, ...) -> its tool name (from the index)."""
+    tool_of = {module: tool for tool, module in _index.TOOLS.items()}
+    return {prog: tool_of[mods[0]] for prog, mods in _index.NAMES.items() if mods}
