@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("guards", "pending", "hooks", "doctor", "watch"),
     ("events",),
     ("planner", "save"),
-    ("typist", "status", "sentinel"),
+    ("typist", "status", "status_json", "sentinel"),
     ("attach",),
     ("restore",),
     ("cli",),

@@ -26,8 +26,15 @@ def test_resurrect_dir_option_expands_like_resurrect(fake_home: Path) -> None:
 
 
 def test_resurrect_dir_default_order(fake_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Neither folder yet: the one the pinned tmux-resurrect v4.0.0 creates at its
+    # first save (its helpers.sh has no XDG fallback; later versions do).
+    assert paths.resurrect_dir(None) == fake_home / ".tmux/resurrect"
+    # A later tmux-resurrect already saved under XDG_DATA_HOME: follow it.
+    (fake_home / ".local/share/tmux/resurrect").mkdir(parents=True)
     assert paths.resurrect_dir(None) == fake_home / ".local/share/tmux/resurrect"
     monkeypatch.setenv("XDG_DATA_HOME", str(fake_home / "xdg"))
+    assert paths.resurrect_dir("") == fake_home / ".tmux/resurrect"
+    (fake_home / "xdg/tmux/resurrect").mkdir(parents=True)
     assert paths.resurrect_dir("") == fake_home / "xdg/tmux/resurrect"
     (fake_home / ".tmux/resurrect").mkdir(parents=True)
     assert paths.resurrect_dir(None) == fake_home / ".tmux/resurrect"

@@ -20,19 +20,22 @@ commands:
                             post-save-layout hook passes LAYOUT_FILE)
   save-finish               after a whole save: prune history, strip assistant panes
                             from pane_contents.tar.gz (post-save-all hook)
-  restore [--dry-run] [--layout FILE] [--timeout SECONDS]
+  restore [--dry-run] [--layout FILE] [--timeout SECONDS] | restore --list
                             type each saved assistant's resume command into its pane
                             (post-restore-all hook); --dry-run prints instead. With
                             @assistant-resurrect-start attached (the default), sessions
                             no client shows wait until one does
-  status                    panes, detected assistants, session IDs, what restore would type
+  status [--json]           panes, detected assistants, session IDs, what restore would type;
+                            --json: one JSON document for fleet views (docs/status.schema.json)
   doctor                    check the setup; non-zero exit with what to fix
   assistants [--json | --markdown]
                             the supported assistants: programs, session ID strategies,
                             resume form, hooks and plugins (the registry, as data)
   hook claude-session-start | claude-session-end | gemini-session-start | gemini-session-end
-                            Claude Code's and Gemini CLI's SessionStart/SessionEnd
-                            command hooks (JSON on stdin)
+       | droid-session-start | droid-session-end | cursor-session-start | cursor-prompt
+                            Claude Code's, Gemini CLI's and Factory Droid's
+                            SessionStart/SessionEnd, Cursor Agent's sessionStart and
+                            beforeSubmitPrompt command hooks (JSON on stdin)
   event [REASON]            ask for a save now (the sentinel saves within seconds)
   sentinel                  (started by save-finish and restore) save within seconds
                             of a session change; one per tmux server
@@ -47,6 +50,20 @@ options:
 def _fail(message: str, code: int = 2) -> int:
     sys.stderr.write(f"assistant-resurrect: {message}\n")
     return code
+
+
+def _exit_now(code: int) -> int:
+    """End the hook's process now, as the installed command (main() without
+    argv): its output flushed, without the interpreter's teardown (freeing every
+    module and object: ~3 ms of a save). Every file the hook writes is written
+    with os.write and closed; no thread and no atexit handler runs."""
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -103,7 +120,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             tmux.prefetch_panes()  # tmux answers while the save code is imported
             from assistant_resurrect.save import save
 
-            return save(tmux, rest[0] if rest else None)
+            code = save(tmux, rest[0] if rest else None)
+            return code if argv is not None else _exit_now(code)
         if cmd == "save-finish":
             tmux.prefetch_panes()
             from assistant_resurrect.save import save_finish
@@ -116,7 +134,16 @@ def main(argv: Optional[list[str]] = None) -> int:
             parser.add_argument(
                 "--dry-run", action="store_true", help="print what would be typed, type nothing"
             )
-            parser.add_argument("--layout", help="restore for this layout file (default: last)")
+            parser.add_argument(
+                "--layout",
+                help="restore for this layout file (default: the one `last` points at); to "
+                "restore an older save, pick its layout file from `restore --list`",
+            )
+            parser.add_argument(
+                "--list",
+                action="store_true",
+                help="list the saves (newest first): time, assistants, which is `last`",
+            )
             parser.add_argument(
                 "--timeout",
                 type=float,
@@ -131,6 +158,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             )
             parser.add_argument("--hook-index", type=int, help=argparse.SUPPRESS)
             opts = parser.parse_args(rest)
+            if opts.list:
+                from assistant_resurrect.restore import list_saves
+
+                return list_saves(tmux)
             if opts.pending is not None:
                 from assistant_resurrect.restore import restore_pending
 
@@ -151,6 +182,12 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             return run(tmux)
         if cmd == "status":
+            if rest == ["--json"]:
+                from assistant_resurrect.status_json import status_json
+
+                return status_json(tmux)
+            if rest:
+                return _fail("status takes no argument but --json")
             from assistant_resurrect.status import status
 
             return status(tmux)

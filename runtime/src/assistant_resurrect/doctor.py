@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
 from assistant_resurrect import __version__, assistants, paths, store
 from assistant_resurrect.errors import AgentError
@@ -31,11 +31,48 @@ def tmux_outside_tested(version: str) -> str:
     return f"{version} is outside the tested range ({tested}); saves and restores may fail"
 
 
+class Findings:
+    """What doctor found: notes (`ok:`), warnings and problems, each in order.
+    `tmux_error` is set (and nothing else checked) when tmux did not answer."""
+
+    __slots__ = ("notes", "problems", "tmux_error", "warnings")
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+        self.problems: list[str] = []
+        self.tmux_error: Optional[str] = None
+
+    def as_data(self) -> list[dict[str, str]]:
+        """The warnings and problems as [{level, message}] (status --json)."""
+        if self.tmux_error is not None:
+            return [{"level": "problem", "message": self.tmux_error}]
+        return [{"level": "warning", "message": m} for m in self.warnings] + [
+            {"level": "problem", "message": m} for m in self.problems
+        ]
+
+
 def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
-    problems: list[str] = []
-    notes: list[str] = []
+    found = check(tmux)
+    if found.tmux_error is not None:
+        out(f"PROBLEM: {found.tmux_error}")
+        return 1
+    for note in found.notes:
+        out(f"ok: {note}")
+    for warning in found.warnings:
+        out(f"WARNING: {warning}")
+    for problem in found.problems:
+        out(f"PROBLEM: {problem}")
+    if not found.problems:
+        out("everything looks right")
+    return 1 if found.problems else 0
+
+
+def check(tmux: Tmux) -> Findings:
+    """Every check of doctor, as data."""
+    found = Findings()
+    problems, notes, warnings = found.problems, found.notes, found.warnings
     notes.append(f"assistant-resurrect {__version__}, Python {sys.version.split()[0]}")
-    warnings: list[str] = []
     try:
         version = tmux.run("-V").strip()
         notes.append(f"{version} at {tmux.exe}")
@@ -44,8 +81,8 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
             warnings.append(outside)
         tmux.list_panes()
     except AgentError as exc:
-        out(f"PROBLEM: {exc}")
-        return 1
+        found.tmux_error = str(exc)
+        return found
     tmux_settings = tmux.settings
     opts = tmux_settings.options
     for option, sub in HOOKS.items():
@@ -93,7 +130,14 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
             f"{untrusted}: save writes nothing there and restore trusts nothing from it; "
             f"run 'chmod go-w {rdir}' (or set @resurrect-dir to a folder of your own)"
         )
-    notes.append(f"resurrect dir {rdir}")
+    notes.append(
+        f"resurrect dir {rdir}"
+        + (
+            ""
+            if rdir.exists()
+            else " (not created yet: tmux-resurrect creates it at its first save)"
+        )
+    )
     settings = os.path.join(paths.home(), ".claude", "settings.json")
     try:
         with open(settings, "rb") as fh:
@@ -113,12 +157,4 @@ def doctor(tmux: Tmux, out: Callable[[str], None] = print) -> int:
         notes.append(f"psutil {psutil.__version__}")
     except ImportError:
         problems.append("psutil is not installed in the agent's environment; reinstall it")
-    for note in notes:
-        out(f"ok: {note}")
-    for warning in warnings:
-        out(f"WARNING: {warning}")
-    for problem in problems:
-        out(f"PROBLEM: {problem}")
-    if not problems:
-        out("everything looks right")
-    return 1 if problems else 0
+    return found

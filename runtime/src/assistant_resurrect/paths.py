@@ -31,15 +31,21 @@ def expand_resurrect_dir(value: str) -> str:
 
 
 def resurrect_dir(option_value: Optional[str]) -> Path:
-    """tmux-resurrect's directory: `@resurrect-dir`, else ~/.tmux/resurrect when it
-    exists, else ${XDG_DATA_HOME:-~/.local/share}/tmux/resurrect."""
+    """tmux-resurrect's directory: `@resurrect-dir`; else ~/.tmux/resurrect when it
+    exists; else ${XDG_DATA_HOME:-~/.local/share}/tmux/resurrect when that exists
+    (tmux-resurrect after v4.0.0 saves there when ~/.tmux/resurrect is missing);
+    else ~/.tmux/resurrect, the folder the pinned tmux-resurrect v4.0.0 always
+    uses (its save.sh creates it at the first save)."""
     if option_value:
         return Path(expand_resurrect_dir(option_value))
     legacy = Path(home()) / ".tmux" / "resurrect"
     if legacy.is_dir():
         return legacy
     data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(home(), ".local", "share")
-    return Path(data_home) / "tmux" / "resurrect"
+    xdg = Path(data_home) / "tmux" / "resurrect"
+    if xdg.is_dir():
+        return xdg
+    return legacy
 
 
 def state_dir_path() -> Path:

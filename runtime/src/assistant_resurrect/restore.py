@@ -17,13 +17,15 @@ raises) is logged with the pane and never stops the others.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Optional
 
-from assistant_resurrect import pending
+from assistant_resurrect import pending, store
 from assistant_resurrect.attach import arm_waiting, run_pending, split_by_client, watch_typed
-from assistant_resurrect.errors import AgentError
+from assistant_resurrect.errors import AgentError, SidecarError
 from assistant_resurrect.log import Log
 from assistant_resurrect.planner import Plan, make_plans
 from assistant_resurrect.tmux import Tmux
@@ -115,3 +117,56 @@ def restore_pending(
     except Exception as exc:
         log(f"restore --pending {session_id}: {type(exc).__name__}: {exc}")
         return 0
+
+
+def saves(rdir: Path) -> list[tuple[Path, str, str, bool]]:
+    """Each save of rdir, newest first: (layout file, when (UTC), its assistants
+    (`claude: 2, codex: 1` from the sidecar restore would read for it, or why
+    none), whether `last` points at it)."""
+    last = store.last_layout(rdir)
+    rows = []
+    for layout in reversed(store.layouts(rdir)):
+        newer = store.pending_for(rdir, layout) if layout == last else []
+        sidecar = newer[-1] if newer else store.sidecar_for(layout)
+        when: Optional[str] = None
+        try:
+            doc = store.read(sidecar)
+        except SidecarError as exc:  # SidecarUnusable included
+            what = "no sidecar" if not os.path.lexists(sidecar) else f"sidecar not usable: {exc}"
+        else:
+            counts: dict[str, int] = {}
+            for entry in doc.get("sessions") or []:
+                tool = entry.get("tool") if isinstance(entry, dict) else None
+                if isinstance(tool, str) and tool:
+                    counts[tool] = counts.get(tool, 0) + 1
+            what = ", ".join(f"{t}: {n}" for t, n in sorted(counts.items())) or "no assistants"
+            stamp = doc.get("timestamp")
+            when = stamp if isinstance(stamp, str) and stamp else None
+        if when is None:
+            try:
+                when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(layout.stat().st_mtime))
+            except OSError:
+                when = "?"
+        rows.append((layout, when, what, layout == last))
+    return rows
+
+
+def list_saves(tmux: Tmux, out: Callable[[str], None] = print) -> int:
+    """`restore --list`: the saves, newest first; `restore --layout FILE` restores one.
+    Works without a tmux server (the default resurrect dir then)."""
+    from assistant_resurrect.settings import Settings
+
+    try:
+        settings = tmux.settings
+    except AgentError:  # no server (or no tmux): the default resurrect dir
+        settings = Settings({})
+    rdir = settings.resurrect_dir
+    rows = saves(rdir)
+    if not rows:
+        out(f"no saves in {rdir}")
+        return 0
+    out(f"{len(rows)} save(s) in {rdir}, newest first (* = last):")
+    for layout, when, what, is_last in rows:
+        out(f"{'*' if is_last else ' '} {when}  {layout}  {what}")
+    out("restore one with: assistant-resurrect restore --layout LAYOUT_FILE")
+    return 0
