@@ -21,6 +21,9 @@ TYPE_CHECKING = False  # not from typing: importing typing costs every hook run 
 if TYPE_CHECKING:
     from typing import Callable, Optional
 
+    # (tool name, pid, (pid of the other user's process, its uid))
+    Foreign = tuple[str, int, tuple[int, int]]
+
 
 class Detected(Record):
     _fields = ("assistant", "launch", "pid", "pids")
@@ -66,6 +69,18 @@ def in_pane(
     subtree is skipped and `log` is told, naming the pane as `where`.
     """
     me = os.getuid() if uid is None else uid
+    memo = snap.detected.pop((pane_pid, me), None)
+    found, foreign = _search(pane_pid, snap, me) if memo is None else memo
+    if log is not None:
+        for tool, pid, other in foreign:
+            log(foreign_message(where, tool, pid, other, me))
+    return found
+
+
+def _search(pane_pid: int, snap: Snapshot, me: int) -> tuple[Optional[Detected], list[Foreign]]:
+    """`in_pane`'s answer, and (tool, pid, (pid, uid)) of each assistant skipped
+    as another user's, in the order met."""
+    foreign: list[Foreign] = []
     queue = [pane_pid]
     while queue:
         pid = queue.pop(0)
@@ -77,8 +92,7 @@ def in_pane(
                 continue  # a helper: skip its subtree
             other = foreign_owner(pid, pane_pid, snap, me)
             if other is not None:
-                if log is not None:
-                    log(foreign_message(where, assistant.name, pid, other, me))
+                foreign.append((assistant.name, pid, other))
                 continue  # another user's: neither it nor anything below it
             same = [pid]
             for sub, _ in snap.walk(pid):
@@ -86,9 +100,29 @@ def in_pane(
                     m = assistants.match(snap.argv(sub))
                     if m is not None and m[0] is assistant:
                         same.append(sub)
-            return Detected(assistant, launch, pid, same)
+            return Detected(assistant, launch, pid, same), foreign
         queue.extend(children)
-    return None
+    return None, foreign
+
+
+def prefetch(snap: Snapshot, uid: Optional[int] = None) -> None:
+    """Search, ahead of `in_pane`, the panes of every tmux server of `uid` in the
+    snapshot (the children of the user's processes named `tmux...`); each
+    answer is kept in `snap.detected` until in_pane asks for that pane. The save
+    hook runs this while tmux is still printing the pane listing: the command
+    lines and uids of the panes' processes are read without waiting for it. A
+    pane of another of the user's servers is searched for nothing (other users'
+    servers are not searched); a failure here only leaves the pane to in_pane,
+    which then searches it (and fails) as before."""
+    me = os.getuid() if uid is None else uid
+    for server, proc in snap.procs.items():
+        if not proc.comm.startswith("tmux") or snap.uid(server) != me:
+            continue
+        for pane_pid in snap.children.get(server, ()):
+            try:
+                snap.detected[(pane_pid, me)] = _search(pane_pid, snap, me)
+            except Exception:  # in_pane searches this pane again
+                continue
 
 
 def foreign_message(where: str, tool: str, pid: int, other: tuple[int, int], me: int) -> str:

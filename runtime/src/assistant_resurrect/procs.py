@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # not from typing: importing typing costs every hook run 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from types import ModuleType
-    from typing import Optional
+    from typing import Any, Optional
 
 __all__ = ["Proc", "Snapshot", "backend", "read_proc", "same_start", "snapshot"]
 
@@ -49,7 +49,9 @@ def read_proc(pid: int) -> Optional[Proc]:
 
 class Snapshot(Record):
     _fields = ("procs", "children", "_argv", "_environ")
-    __slots__ = _fields
+    # `detected`: what detect.prefetch found per (pane pid, uid), each taken
+    # once by detect.in_pane.
+    __slots__ = (*_fields, "detected")
 
     def __init__(
         self,
@@ -61,6 +63,8 @@ class Snapshot(Record):
         self.children: dict[int, list[int]] = {} if children is None else children
         self._argv: dict[int, list[str]] = {} if _argv is None else _argv
         self._environ: dict[int, dict[str, str]] = {}
+        # (detect.Detected or None, foreign) per (pane pid, uid); detect sits above
+        self.detected: dict[tuple[int, int], Any] = {}
 
     def add(self, proc: Proc) -> None:
         self.procs[proc.pid] = proc

@@ -60,7 +60,7 @@ def _parse_stat(pid: int, data: bytes) -> Proc:
     lpar = data.index(b"(")
     rpar = data.rindex(b")")
     comm = data[lpar + 1 : rpar].decode("utf-8", "surrogateescape")
-    rest = data[rpar + 2 :].split()
+    rest = data[rpar + 2 :].split(None, 20)  # up to starttime (rest[19])
     start = round((_BTIME or 0.0) + int(rest[19]) / _CLK_TCK, 2)
     return Proc(pid=pid, ppid=int(rest[1]), comm=comm, start=start, tpgid=int(rest[5]))
 

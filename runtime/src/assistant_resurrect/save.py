@@ -19,10 +19,13 @@ if TYPE_CHECKING:
     from typing import Optional
 
 
-def collect(tmux: Tmux, panes: list[Pane], log: Log) -> list[SavedSession]:
+def collect(
+    tmux: Tmux, panes: list[Pane], log: Log, snap: Optional[procs.Snapshot] = None
+) -> list[SavedSession]:
     """A pane listing (from `tmux.list_panes()`, which also read the options) and
-    one process snapshot -> the sessions to save."""
-    snap = procs.snapshot()
+    one process snapshot (taken now unless given) -> the sessions to save."""
+    if snap is None:
+        snap = procs.snapshot()
     ctx = Context(snap=snap, log=log, home=paths.home())
     wanted, refused = tmux.settings.capture_env()
     secrets_ok = capture.allowed(tmux.settings.get("@assistant-resurrect-capture-secret-env"))
@@ -222,6 +225,13 @@ def carried_waiting(
 
 
 def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
+    # The process table is read, and every tmux server's panes searched, while
+    # tmux prints the pane listing (the hook started it before importing this
+    # module): the /proc reads no longer wait for tmux. A pane that appears
+    # between the two has no process in the snapshot and is not searched, like
+    # one created after the listing.
+    snap = procs.snapshot()
+    detect.prefetch(snap)
     panes = tmux.list_panes()
     if layout_arg:
         layout = Path(layout_arg)
@@ -241,7 +251,7 @@ def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
     log = Log(rdir / "assistant-save.log")
     if not layout_arg:
         store.last_layout(rdir, log)  # logs a `last` that leads outside rdir
-    sessions = collect(tmux, panes, log)
+    sessions = collect(tmux, panes, log, snap)
     sessions += carried_waiting(tmux, panes, sessions, log)
     doc = {
         "version": store.VERSION,
