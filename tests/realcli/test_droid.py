@@ -52,11 +52,23 @@ def droid_version() -> Optional[str]:
         return None
 
 
-def settings(real: RealEnv, trusted: list[Path]) -> None:
+def settings(real: RealEnv, trusted: list[Path], hooks: bool = False) -> None:
+    """~/.factory/settings.json: the stub model, the trusted folders and, with
+    `hooks`, our SessionStart/SessionEnd hooks as the role merges them."""
+    ours = {
+        event: [
+            {"matcher": "", "hooks": [{"type": "command", "command": f"{real.agent} hook {name}"}]}
+        ]
+        for event, name in (
+            ("SessionStart", "droid-session-start"),
+            ("SessionEnd", "droid-session-end"),
+        )
+    }
     real.write(
         ".factory/settings.json",
         json.dumps(
             {
+                **({"hooks": ours} if hooks else {}),
                 "customModels": [
                     {
                         "model": "claude-stub",
@@ -214,3 +226,32 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     crash.wait_screen(crash.pane_after(one), "droid-alpha-again", 90)
     screen = crash.wait_screen(crash.pane_after(two), "droid-bravo-two", 90)
     assert "droid-alpha" not in screen
+
+
+def test_the_hook_names_the_session(
+    cwd: Path, crash: Crash, real: RealEnv, droid_home: list[Path]
+) -> None:
+    """Our SessionStart hook (as tasks/droid.yml merges it) fires offline in
+    airgap mode: Droid's engine runs it at start-up with the pre-created
+    session's ID, `droid-<pid>.json` is the launcher's, and a message then a
+    crash is restored from it (`state-file`)."""
+    settings(real, droid_home, hooks=True)
+    pane = crash.window(cwd)
+    pid = start(crash, pane, "droid --auto low")
+
+    def recorded() -> Optional[dict]:
+        for path in real.state_dir.glob("droid-*.json"):
+            data = json.loads(path.read_text())
+            if data.get("session_id") in sessions(real, cwd):
+                return dict(data)
+        return None
+
+    record = wait_for(recorded, 60, "droid's SessionStart hook to write its state file")
+    assert record["pid"] == pid and record["source"] == "startup"
+    sid = say(crash, pane, cwd, "droid-hooked-message")
+    assert sid == record["session_id"]  # the message went into the pre-created session
+    crash.changed()
+    crash.crash_and_restore()
+    assert args_after(crash, pane) == ["--auto", "low", "--resume", sid], crash.logs()
+    assert [src for _, _, src in crash.before_crash] == ["state-file"]
+    crash.wait_screen(crash.pane_after(pane), "droid-hooked-message", 90)

@@ -4,9 +4,12 @@ Kilo (an OpenCode fork) reads `~/.config/kilo/kilo.json`: its Anthropic
 provider is pointed at the fake API (`baseURL` `<api>/v1`), so a message gets
 "stub reply" at once and Kilo writes its session row in
 `~/.local/share/kilo/kilo.db` as it does for a real model. OpenCode's two
-plugins are installed for Kilo as they load in 7.7.7 (the server plugin in
-`~/.config/kilo/plugins/`, the TUI plugin listed in `~/.config/kilo/tui.json`);
-one case runs without them (only kilo.db and the command line to go by).
+plugins are installed for Kilo where the role's tasks/kilo.yml puts them with
+its defaults (the server plugin in `assistant_resurrect_kilo_plugin_dir`,
+`~/.config/kilo/plugins/`; the TUI plugin beside that folder, listed in
+`~/.config/kilo/tui.json`), and 7.7.7 loads both from there; one case runs
+without them (`assistant_resurrect_kilo: false`: only kilo.db and the command
+line to go by).
 
 Each case ends with `kill -9` of the tmux server, tmux-resurrect's restore
 with a client attached, and a check of what restore started (the exact
@@ -20,8 +23,17 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+import yaml
 
-from tests.realcli.conftest import CLAUDE_KEY, CLI_PREFIX, PLUGIN, RealEnv, require, wait_for
+from tests.realcli.conftest import (
+    CLAUDE_KEY,
+    CLI_PREFIX,
+    PLUGIN,
+    ROOT,
+    RealEnv,
+    require,
+    wait_for,
+)
 from tests.realcli.crash import Crash
 
 pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
@@ -30,7 +42,12 @@ VERSION = "7.7.7"
 READY = "Ask anything"
 MODEL = "anthropic/claude-sonnet-4-5"
 TUI_PLUGIN = PLUGIN.parent / "assistant-resurrect-tui.js"
-PLUGIN_FILES = (".config/kilo/plugins/assistant-resurrect.js", ".config/kilo/tui.json")
+# Where the role installs them (its defaults; tests/role/test_role_kilo_droid_cursor.py
+# checks that it does).
+PLUGIN_DIR = yaml.safe_load(
+    (ROOT / "roles" / "assistant_resurrect" / "defaults" / "main.yml").read_text()
+)["assistant_resurrect_kilo_plugin_dir"]
+PLUGIN_FILES = (f"{PLUGIN_DIR}/assistant-resurrect.js", f"{Path(PLUGIN_DIR).parent}/tui.json")
 
 
 def kilo_version() -> Optional[str]:
@@ -57,7 +74,9 @@ def _kilo(real: RealEnv) -> None:
         ),
     )
     real.write(PLUGIN_FILES[0], PLUGIN.read_text())
-    tui = real.write(".config/kilo/assistant-resurrect-tui.js", TUI_PLUGIN.read_text())
+    tui = real.write(
+        f"{Path(PLUGIN_DIR).parent}/assistant-resurrect-tui.js", TUI_PLUGIN.read_text()
+    )
     real.write(PLUGIN_FILES[1], json.dumps({"plugin": [str(tui)]}))
 
 
@@ -86,15 +105,43 @@ def start(crash: Crash, pane: str, command: str) -> int:
     return pid
 
 
+def holding(real: RealEnv, cwd: Path, text: str) -> list[str]:
+    """The directory's top-level sessions whose stored message parts hold
+    `text` (Kilo keeps them in OpenCode's `part` table; `session_message` in
+    builds that have it)."""
+    db = real.home / ".local" / "share" / "kilo" / "kilo.db"
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+    found: list[str] = []
+    try:
+        for table in ("part", "session_message"):
+            try:
+                rows = conn.execute(
+                    f"SELECT DISTINCT t.session_id FROM {table} t JOIN session s "
+                    "ON s.id = t.session_id WHERE s.directory = ? AND s.parent_id IS NULL "
+                    "AND instr(t.data, ?) > 0",
+                    (str(cwd), text),
+                ).fetchall()
+            except sqlite3.Error:
+                continue
+            found += [str(r[0]) for r in rows if str(r[0]) not in found]
+    finally:
+        conn.close()
+    return found
+
+
 def say(crash: Crash, pane: str, cwd: Path, text: str, new: bool = True) -> str:
-    """Send `text`; the session it went to (a new row when `new`, else the
-    row it updated), once the reply is on screen."""
-    before = sessions(crash.real, cwd)
+    """Send `text`; the session it went to, found by the message's own text
+    (a new row when `new`), once the reply is on screen. Not by which row's
+    time_updated moved: the other pane's session is still updated after its
+    turn (title, summary)."""
+    before = set(sessions(crash.real, cwd))
     crash.send(pane, text)
 
     def landed() -> Optional[str]:
-        for sid, updated in sessions(crash.real, cwd).items():
-            if (sid not in before) if new else (before.get(sid, updated) != updated):
+        for sid in holding(crash.real, cwd, text):
+            if not new or sid not in before:
                 return sid
         return None
 
@@ -129,6 +176,17 @@ def test_message_then_crash_resumes_the_session(crash: Crash, real: RealEnv) -> 
     pane = crash.window(cwd)
     start(crash, pane, "kilo")
     sid = say(crash, pane, cwd, "alpha kilo")
+
+    def plugin_state() -> list[str]:
+        """The server plugin's state files naming the session (the TUI
+        plugin's are `opencode-tui-*.json`)."""
+        return [
+            p.name
+            for p in real.state_dir.glob("opencode-[0-9]*.json")
+            if json.loads(p.read_text()).get("session_id") == sid
+        ]
+
+    wait_for(plugin_state, 30, "the server plugin's state file in Kilo")
     crash.changed()
     crash.crash_and_restore()
     assert args_after(crash, pane) == ["-s", sid]
@@ -138,7 +196,7 @@ def test_message_then_crash_resumes_the_session(crash: Crash, real: RealEnv) -> 
 
 
 def test_without_the_plugins(crash: Crash, real: RealEnv) -> None:
-    """As the role sets Kilo up today (no OpenCode plugins for it): kilo.db's
+    """Without OpenCode's plugins (`assistant_resurrect_kilo: false`): kilo.db's
     session of the folder written since the start -> `kilo -s <id>`."""
     for rel in PLUGIN_FILES:
         (real.home / rel).unlink()

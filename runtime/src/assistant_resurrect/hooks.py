@@ -1,4 +1,6 @@
-"""Claude Code's SessionStart / SessionEnd command hooks.
+"""The agent's command hooks: Claude Code's SessionStart / SessionEnd (below),
+Gemini CLI's (gemini_hooks.py), Factory Droid's SessionStart / SessionEnd and
+Cursor Agent's sessionStart / beforeSubmitPrompt (at the end).
 
 Claude runs the hook through a shell whose parent chain leads to the Claude
 process; the hook walks up that chain to find it and keys the state file by
@@ -175,9 +177,147 @@ def _gemini(name: str) -> Any:
     return run
 
 
+def find_outermost(tool: str, start: Optional[int] = None) -> Optional[procs.Proc]:
+    """The outermost process of the nearest run of `tool` ancestors of this
+    process (Droid: the node launcher above its native binary and engine; the
+    process detection saves), or None."""
+    pid = start if start is not None else os.getppid()
+    seen = set()
+    found: Optional[procs.Proc] = None
+    while pid > 1 and pid not in seen:
+        seen.add(pid)
+        proc = procs.read_proc(pid)
+        if proc is None:
+            break
+        m = assistants.match(_argv(pid))
+        if m is not None and m[0].name == tool:
+            found = proc
+        elif found is not None:
+            break  # the run ended: `found` is its top
+        pid = proc.ppid
+    return found
+
+
+def _payload(raw: bytes) -> Optional[dict[str, Any]]:
+    try:
+        payload = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _record(tool: str, hook: str, sid_key: str, stdin: Any, keep: tuple[str, ...]) -> int:
+    """Write `<tool>-<pid>.json` for the outermost `tool` ancestor: the session
+    ID the payload names under `sid_key` (when the tool accepts it as one) and
+    the payload's `keep` fields. 0 when nothing is to be recorded, NOT_RECORDED
+    with one line on stderr when the file cannot be written."""
+    raw = b""
+    with contextlib.suppress(OSError):
+        raw = (stdin or sys.stdin.buffer).read()
+    try:
+        log = Log(paths.state_dir(create=True) / "hooks.log")
+    except StateDirError as exc:
+        return _fail(Log(None), hook, tool, exc)
+    payload = _payload(raw)
+    assistant = assistants.by_name(tool)
+    sid = payload.get(sid_key) if payload is not None else None
+    if assistant is None or not assistant.valid_session_id(sid):
+        log(f"{hook}: no valid {sid_key} in the hook payload; nothing recorded")
+        return 0
+    proc = find_outermost(tool)
+    if proc is None:
+        log(f"{hook}: no {tool} process above pid {os.getpid()}; session {sid} not recorded")
+        return 0
+    assert payload is not None
+    record: dict[str, Any] = {k: payload[k] for k in keep if isinstance(payload.get(k), str)}
+    record.update(
+        {
+            "tool": tool,
+            "session_id": sid,
+            "pid": proc.pid,
+            "start_time": proc.start,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "timestamp_epoch": round(time.time(), 3),
+            "event": hook,
+            "env": _captured_env(),
+        }
+    )
+    try:
+        statefiles.write(tool, proc.pid, record)
+    except Exception as exc:
+        return _fail(log, hook, tool, f"cannot write the state file: {exc}")
+    return 0
+
+
+def _fail(log: Log, hook: str, tool: str, reason: object) -> int:
+    line = (
+        f"assistant-resurrect: {reason}; {tool} session IDs will not be saved: "
+        "run 'assistant-resurrect doctor'"
+    )
+    log(f"{hook}: {line}")
+    sys.stderr.write(" ".join(line.split()) + "\n")
+    return NOT_RECORDED
+
+
+def droid_session_start(stdin: Any = None) -> int:
+    """Factory Droid's SessionStart (0.225.2: run by its engine, `droid exec`,
+    below the native binary and the node launcher; payload `session_id`,
+    `transcript_path`, `cwd`, `source` startup/resume/clear, `hook_event_name`).
+    Exit 1 is a non-blocking error for Droid, as for Claude."""
+    return _record("droid", "droid-session-start", "session_id", stdin, ("source", "cwd"))
+
+
+def droid_session_end(stdin: Any = None) -> int:
+    """Droid's SessionEnd: the state file goes, unless it already records
+    another session (`/new` ends one session and starts the next in the
+    same process)."""
+    log = _hook_log()
+    raw = b""
+    with contextlib.suppress(OSError):
+        raw = (stdin or sys.stdin.buffer).read()
+    payload = _payload(raw) or {}
+    ended = payload.get("session_id")
+    proc = find_outermost("droid")
+    if proc is None:
+        log(f"droid-session-end: no droid process above pid {os.getpid()}; nothing removed")
+        return 0
+    current = statefiles.StateFiles.load(log).get("droid", proc.pid)
+    if ended and current and current.get("session_id") not in (None, ended):
+        log(f"droid-session-end: session {ended} ended, pid {proc.pid} records another; kept")
+        return 0
+    try:
+        statefiles.remove("droid", proc.pid)
+    except Exception as exc:
+        log(f"droid-session-end: cannot remove the state file: {exc}")
+    return 0
+
+
+def _cursor(hook: str, answer: str) -> Any:
+    """Cursor Agent's hooks (~/.cursor/hooks.json, documented, not run here):
+    `sessionStart` and `beforeSubmitPrompt` both carry `conversation_id` (the
+    chat ID `--resume` takes); each prints the JSON answer Cursor reads from
+    stdout and never blocks it (exit 0 whatever happened: a non-zero exit of
+    `beforeSubmitPrompt` could stop the prompt)."""
+
+    def run(stdin: Any = None) -> int:
+        try:
+            _record("cursor-agent", hook, "conversation_id", stdin, ("generation_id",))
+        except Exception as exc:  # never in the way of the user's prompt
+            _hook_log()(f"{hook}: {exc}")
+        sys.stdout.write(answer + "\n")
+        sys.stdout.flush()
+        return 0
+
+    return run
+
+
 HOOKS = {
     "claude-session-start": claude_session_start,
     "claude-session-end": claude_session_end,
     "gemini-session-start": _gemini("gemini-session-start"),
     "gemini-session-end": _gemini("gemini-session-end"),
+    "droid-session-start": droid_session_start,
+    "droid-session-end": droid_session_end,
+    "cursor-session-start": _cursor("cursor-session-start", "{}"),
+    "cursor-prompt": _cursor("cursor-prompt", '{"continue": true}'),
 }

@@ -28,9 +28,14 @@ set), else `~/.cursor`, and the workspace is `--workspace` or the cwd. Table
 data)` the conversation. `agent ls` lists only chats with a
 `latestRootBlobId`: one without has no conversation (a fresh start, or
 `create-chat`), saved as a fresh start (`resumable`). The CLI writes no
-per-process record and runs no hook of ours (see docs/assistants.md).
+per-process record of its own.
 
 Session ID strategies, in evidence order:
+0. `state-file`: `cursor-agent-<pid>.json` written by our hooks in
+   `~/.cursor/hooks.json` (hooks.py `cursor-session-start` on `sessionStart`,
+   `cursor-prompt` on `beforeSubmitPrompt`; both payloads carry
+   `conversation_id`, the chat ID), checked against the process start time
+   (documented hook format; not run against the real CLI);
 1. `open-store` (Linux): the chat store.db this process holds open (its
    `/proc/<pid>/fd`), the most recently written when several;
 2. `args`: `--resume <uuid>` / `--resume=<uuid>` (`--resume` alone is the
@@ -233,7 +238,8 @@ class CursorAgent(Assistant):
     not_session_subcommands = NOT_SESSIONS
     keep_positionals = False  # the prompt, or a subcommand word (resume, ls, agent)
     resume_form = ("--resume",)
-    evidence = frozenset({"open-store"})
+    evidence = frozenset({"state-file", "open-store"})
+    agent_hooks = ("cursor-session-start", "cursor-prompt")
     code_options = ("--plugin-dir", "--approve-mcps", "--trust")
     code_path_options = ("--plugin-dir",)
 
@@ -265,12 +271,19 @@ class CursorAgent(Assistant):
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
+            ("state-file", self.id_from_state_file),
             ("open-store", self.id_from_open_store),
             ("args", self.id_from_args),
             ("store", self.id_from_store),
             ("continue", self.id_from_continue),
             ("no-chat", self.no_chat),
         ]
+
+    def id_from_state_file(self, ctx: Context, found: Found) -> Optional[str]:
+        """The chat our hooks last recorded for this process."""
+        entry = self.state_entry(ctx, found)
+        sid = entry.get("session_id") if entry else None
+        return sid if self.valid_session_id(sid) else None
 
     # -- arguments -----------------------------------------------------------
     def _tokens(self, found: Found) -> list[Any]:

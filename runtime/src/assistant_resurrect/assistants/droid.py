@@ -21,6 +21,11 @@ log (`~/.factory/logs/droid-log-single.log`) is one file for every process
 and names no PID; no file is held open.
 
 Session ID strategies, in evidence order:
+0. `state-file`: `droid-<pid>.json` written by our SessionStart hook
+   (hooks.py `droid-session-start`, merged into `~/.factory/settings.json` by
+   the role; Droid 0.225.2 runs it from its engine with `session_id` and
+   `source` startup/resume/clear, so it follows `/new` and `/resume`), keyed
+   by the outermost Droid process and checked against its start time;
 1. `switched`: the command line names a session, but a newer session file
    of the cwd was written since the process started, and no other live
    Droid works in that folder (`/new`, or `/resume` and a message: the
@@ -47,9 +52,10 @@ subcommands (`exec`, `daemon`, `search`/`find`, `update`, `mcp`, `plugin`,
 
 Code-loading options (0.225.2 --help; policy in base.py): `--settings` (a
 settings file merged for this process: hooks, MCP servers, custom models).
-Droid offers Claude-like hooks (`hooks` in settings.json, SessionStart with
-`session_id` on stdin), but hooks.py records Claude's and Gemini's only: no
-hook of ours is installed for it.
+Hooks (0.225.2, read from its code): `hooks` in `~/.factory/settings.json`
+and `~/.factory/hooks.json` (the hooks object itself; legacy
+`~/.factory/hooks/hooks.json`), merged per event with hooks.json winning;
+Claude's shape (matcher groups of `{"type": "command", "command"}`).
 """
 
 from __future__ import annotations
@@ -128,13 +134,22 @@ class Droid(Assistant):
     resume_form = ("--resume",)
     code_options = ("--settings",)
     code_path_options = ("--settings",)
+    agent_hooks = ("droid-session-start", "droid-session-end")
+    evidence = frozenset({"state-file"})
 
     def strategies(self) -> list[tuple[str, Strategy]]:
         return [
+            ("state-file", self.id_from_state_file),
             ("switched", self.id_from_switch),
             ("args", self.id_from_args),
             ("sessions", self.id_from_sessions),
         ]
+
+    def id_from_state_file(self, ctx: Context, found: Found) -> Optional[str]:
+        """The session our SessionStart hook recorded for this process."""
+        entry = self.state_entry(ctx, found)
+        sid = entry.get("session_id") if entry else None
+        return sid if self.valid_session_id(sid) else None
 
     # -- arguments -----------------------------------------------------------
     def id_from_args(self, ctx: Context, found: Found) -> Optional[str]:

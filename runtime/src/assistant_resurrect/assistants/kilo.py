@@ -164,6 +164,8 @@ class Kilo(Assistant):
     session_flags = frozenset({"--continue", "-c"}) | FORK_FLAGS
     code_options = ("--hostname", "--port", "--mdns", "--mdns-domain", "--cors")
     evidence = frozenset({"tui-state", "plugin-state"})
+    # OpenCode's two plugins, installed for Kilo by the role (tasks/kilo.yml).
+    plugin_files = ("opencode/assistant-resurrect.js", "opencode/assistant-resurrect-tui.js")
     # `kilo [project]`: replayed from the launcher's cwd (see the docstring).
     keep_positionals = True
 
