@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import mirrors
 from tests.helpers import STAND_IN, TOOLS, Agent
 from tests.tmuxinfo import tmux_version
 
@@ -65,6 +68,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(f"these tests ran against {tmux_version()}")
+    for line in _PLUGIN_NOTES:
+        terminalreporter.write_line(line)
+
+
+_PLUGIN_NOTES: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def plugin_mirrors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[mirrors.PluginRepos]:
+    """Bare repositories of TPM, tmux-resurrect and tmux-continuum (tests/mirrors.py):
+    the real plugins from ../shared/mirrors/*.bundle when they are there, else
+    hand-made stand-ins, with a warning and a line in the terminal summary."""
+    dest = tmp_path_factory.mktemp("plugin-mirrors")
+    dest.chmod(0o755)
+    repos = mirrors.make(dest)
+    if repos.real:
+        _PLUGIN_NOTES.append(
+            "tmux plugins: the real ones, from "
+            + ", ".join(f"{name} {v}" for name, v in repos.versions.items())
+        )
+    else:
+        note = f"tmux plugins: FELL BACK to hand-made stand-ins ({repos.why})"
+        _PLUGIN_NOTES.append(note)
+        warnings.warn(note, stacklevel=1)
+    yield repos
+    shutil.rmtree(dest, ignore_errors=True)
 
 
 @pytest.fixture

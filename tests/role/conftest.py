@@ -3,9 +3,10 @@
 Every run is `ansible-playbook -c local` on this machine. Nothing touches
 root's real home: ansible-playbook runs with HOME, ANSIBLE_HOME and its temp
 folders inside one session folder, TPM/resurrect/continuum come from local
-bare repositories, the agent from a snapshot of runtime/ and its
-dependencies from a local wheel folder (pip --no-index --find-links), the
-documented offline path.
+bare repositories (the real plugins at their pinned versions when
+../shared/mirrors has their bundles, else stand-ins: tests/mirrors.py), the
+agent from a snapshot of runtime/ and its dependencies from a local wheel
+folder (pip --no-index --find-links), the documented offline path.
 
 Scenarios run as their own users (created per session) or as root with
 HOME pointing at a scratch folder (the dotfiles-bootstrap path). Each
@@ -39,7 +40,6 @@ PLAYBOOKS = ROOT / "playbooks"
 VENV_BIN = Path(os.environ.get("AR_DEV_VENV", ROOT / ".venv")) / "bin"
 RUNUSER = shutil.which("runuser") or "/usr/sbin/runuser"
 WHEEL_CACHE = Path("/var/tmp/assistant-resurrect-role-wheels")
-PLUGINS = {"tpm": "tpm", "tmux-resurrect": "resurrect.tmux", "tmux-continuum": "continuum.tmux"}
 RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 pytestmark = pytest.mark.role
@@ -95,7 +95,8 @@ class Run:
 class Session:
     base: Path
     repos: dict[str, Path]
-    tags: dict[str, str]
+    tags: dict[str, str]  # plugin -> commit the role clones
+    versions: dict[str, str]  # plugin -> tag the role clones
     source: Path
     wheels: Optional[Path]
     env: dict[str, str]
@@ -110,12 +111,13 @@ class Session:
             "ansible_python_interpreter": "/usr/bin/python3",
             "assistant_resurrect_python": "/usr/bin/python3",
             "assistant_resurrect_source": str(self.source),
+            # The real plugins (tests/mirrors.py), else stand-ins tagged alike.
             "assistant_resurrect_tpm_repo": f"file://{self.repos['tpm']}",
-            "assistant_resurrect_tpm_version": "v-test",
+            "assistant_resurrect_tpm_version": self.versions["tpm"],
             "assistant_resurrect_resurrect_repo": f"file://{self.repos['tmux-resurrect']}",
-            "assistant_resurrect_resurrect_version": "v-test",
+            "assistant_resurrect_resurrect_version": self.versions["tmux-resurrect"],
             "assistant_resurrect_continuum_repo": f"file://{self.repos['tmux-continuum']}",
-            "assistant_resurrect_continuum_version": "v-test",
+            "assistant_resurrect_continuum_version": self.versions["tmux-continuum"],
         }
         if self.wheels:
             v["assistant_resurrect_pip_extra_args"] = f"--no-index --find-links {self.wheels}"
@@ -203,25 +205,6 @@ class Session:
         return self.chains[name].result()
 
 
-def _make_repo(base: Path, name: str, entry: str) -> tuple[Path, str]:
-    work = base / "plugin-src" / name
-    work.mkdir(parents=True)
-    script = work / entry
-    script.write_text(f"#!/usr/bin/env bash\n# test stand-in for {name}\nexit 0\n")
-    script.chmod(0o755)
-    git = ["git", "-C", str(work), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", f"stand-in {name}"], check=True)
-    subprocess.run([*git, "tag", "v-test"], check=True)
-    head = subprocess.run(
-        [*git, "rev-parse", "HEAD"], check=True, stdout=subprocess.PIPE, text=True
-    ).stdout.strip()
-    bare = base / "repos" / f"{name}.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
-    return bare, head
-
-
 def _wheelhouse() -> Optional[Path]:
     """psutil and setuptools wheels for pip --no-index (downloaded once per machine)."""
     marker = WHEEL_CACHE / ".complete"
@@ -252,7 +235,7 @@ def _wheelhouse() -> Optional[Path]:
 
 
 @pytest.fixture(scope="session")
-def role_session():
+def role_session(plugin_mirrors):
     _need(os.geteuid() == 0, "role tests run as root (they create users)")
     for tool in ("useradd", "userdel", "runuser", "sudo", "tmux", "git"):
         _need(shutil.which(tool) is not None, f"{tool} is missing")
@@ -260,9 +243,9 @@ def role_session():
 
     base = Path(tempfile.mkdtemp(prefix="arrole-", dir="/tmp"))
     base.chmod(0o755)
-    repos, tags = {}, {}
-    for name, entry in PLUGINS.items():
-        repos[name], tags[name] = _make_repo(base, name, entry)
+    # Plugins cloned from bare repositories owned by root (repos_for copies them
+    # for other users): the real ones when ../shared/mirrors has them.
+    plugins = plugin_mirrors.copy_for(base / "repos")
     source = base / "runtime-src"
     shutil.copytree(
         ROOT / "runtime",
@@ -294,8 +277,9 @@ def role_session():
     (base / "ansible-remote").chmod(0o1777)
     session = Session(
         base=base,
-        repos=repos,
-        tags=tags,
+        repos=plugins.repos,
+        tags=plugins.heads,
+        versions=plugins.versions,
         source=source,
         wheels=_wheelhouse(),
         env=env,

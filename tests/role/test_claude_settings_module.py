@@ -263,6 +263,11 @@ def test_documentation_describes_the_module():
         "remove_if_empty",
         "mode",
         "backup",
+        "start_event",
+        "end_event",
+        "layout",
+        "key",
+        "existing_events_only",
     }
     for name, option in options.items():
         assert option["description"] and option["type"], name
@@ -381,3 +386,66 @@ def test_rendering_matches_json_dumps(tmp_path):
         assert (
             settings.read_text() == json.dumps(original, indent=indent, ensure_ascii=False) + "\n"
         )
+
+
+def test_cursor_layout_flat_entries_version_and_foreign_kept(tmp_path):
+    """Cursor's hooks.json: `{"version": 1, "hooks": {event: [{"command"}]}}`;
+    a foreign entry of the same event is kept, ours is there once, absent
+    takes out only ours, and a file the role created goes again."""
+    hooks = tmp_path / "hooks.json"
+    foreign = {"version": 1, "hooks": {"sessionStart": [{"command": "./audit.sh"}]}}
+    hooks.write_text(json.dumps(foreign, indent=2) + "\n")
+    cursor = dict(
+        path=str(hooks),
+        layout="cursor",
+        start_event="sessionStart",
+        end_event="beforeSubmitPrompt",
+        start_command="/b/assistant-resurrect hook cursor-session-start",
+        end_command="/b/assistant-resurrect hook cursor-prompt",
+        marker="assistant-resurrect hook cursor-",
+    )
+    assert run_module(tmp_path, **cursor)["changed"]
+    data = json.loads(hooks.read_text())
+    assert data["hooks"]["sessionStart"] == [
+        {"command": "./audit.sh"},
+        {"command": "/b/assistant-resurrect hook cursor-session-start"},
+    ]
+    assert data["hooks"]["beforeSubmitPrompt"] == [
+        {"command": "/b/assistant-resurrect hook cursor-prompt"}
+    ]
+    assert not run_module(tmp_path, **cursor)["changed"]  # idempotent
+    gone = run_module(tmp_path, **{**cursor, "state": "absent", "remove_if_empty": True})
+    assert gone["changed"] and gone["removed"] == 2
+    assert json.loads(hooks.read_text()) == foreign
+    hooks.unlink()
+    made = run_module(tmp_path, **cursor)
+    assert made["created"] and json.loads(hooks.read_text())["version"] == 1
+    run_module(tmp_path, **{**cursor, "state": "absent", "remove_if_empty": True})
+    assert not hooks.exists()
+
+
+def test_whole_document_key_and_existing_events_only(tmp_path):
+    """Droid's hooks.json is the hooks object itself (key ""); with
+    existing_events_only ours goes only into events it already lists, and a
+    missing file is not created."""
+    hooks = tmp_path / "hooks.json"
+    droid = dict(
+        path=str(hooks),
+        key="",
+        existing_events_only=True,
+        start_command="/b/assistant-resurrect hook droid-session-start",
+        end_command="/b/assistant-resurrect hook droid-session-end",
+        marker="assistant-resurrect hook droid-session-",
+    )
+    assert not run_module(tmp_path, **droid)["changed"] and not hooks.exists()
+    theirs = {"SessionStart": [{"matcher": "", "hooks": [{"type": "command", "command": "x"}]}]}
+    hooks.write_text(json.dumps(theirs))
+    assert run_module(tmp_path, **droid)["changed"]
+    data = json.loads(hooks.read_text())
+    assert set(data) == {"SessionStart"}  # no SessionEnd added: settings.json's stays in force
+    assert [g["hooks"][0]["command"] for g in data["SessionStart"]] == [
+        "x",
+        "/b/assistant-resurrect hook droid-session-start",
+    ]
+    assert run_module(tmp_path, **{**droid, "state": "absent"})["removed"] == 1
+    assert json.loads(hooks.read_text()) == theirs

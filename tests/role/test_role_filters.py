@@ -430,3 +430,83 @@ def test_dir_candidates_with_gemini_settings():
     without = filters.dir_candidates(*args, ".config/opencode/plugins")
     found = filters.dir_candidates(*args, ".config/opencode/plugins", ".gemini/settings.json")
     assert set(found) - set(without) == {"/home/u/.gemini"}
+
+
+BLOCK_MARKER = "# {mark} assistant-resurrect"
+BASH_BLOCK = r"(?m)^# --- begin legacy ---\n(?:.*\n)*?# --- end legacy ---\n"
+
+
+def test_legacy_save_interval_is_read_from_the_bash_plugin_lines_only():
+    conf = (
+        "set -g @continuum-save-interval '30'\n"
+        "# --- begin legacy ---\nset -g @continuum-save-interval '5'\n# --- end legacy ---\n"
+        "# BEGIN assistant-resurrect\nset -g @continuum-save-interval '9'\n"
+        "# END assistant-resurrect\n"
+    )
+    assert filters.legacy_save_interval(conf, BLOCK_MARKER, BASH_BLOCK) == "5"
+    assert filters.legacy_save_interval(conf, BLOCK_MARKER, "") == ""  # migration off
+    user_only = "set -g @continuum-save-interval 30\n"
+    assert filters.legacy_save_interval(user_only, BLOCK_MARKER, BASH_BLOCK) == ""
+
+
+def test_save_interval_explicit_else_legacy_else_recorded_else_15():
+    assert filters.save_interval(None, "", {}) == "15"
+    assert filters.save_interval(None, "5", {}) == "5"
+    assert filters.save_interval(None, "", {"continuum_save_interval": "5"}) == "5"
+    assert filters.save_interval("15", "5", {"continuum_save_interval": "5"}) == "15"
+    assert filters.save_interval(20, "5", {}) == "20"
+    assert filters.save_interval("", "5", {}) == ""  # explicitly not written
+
+
+def test_role_state_keeps_the_migrated_save_interval():
+    found = {
+        "created_dirs": [],
+        "tmux_conf": "/h/.tmux.conf",
+        "plugins_dir": "/h/.tmux/plugins",
+        "created": {},
+        "continuum_save_interval": "",
+    }
+    assert "continuum_save_interval" not in filters.role_state({}, found)
+    first = filters.role_state({}, {**found, "continuum_save_interval": "5"})
+    assert first["continuum_save_interval"] == "5"
+    assert filters.role_state(first, found)["continuum_save_interval"] == "5"
+
+
+def _seen(**given):
+    return {"exists": True, "islnk": False, **given}
+
+
+def test_probe_predicates_say_yes_only_for_the_exact_state():
+    assert filters.is_link_to(_seen(islnk=True, lnk_target="venvs/b1"), "venvs/b1")
+    assert not filters.is_link_to(_seen(islnk=True, lnk_target="venvs/b0"), "venvs/b1")
+    assert not filters.is_link_to({"exists": False, "islnk": False}, "venvs/b1")
+    assert filters.is_dir(_seen(isdir=True, mode="0755"), "0755")
+    assert not filters.is_dir(_seen(isdir=True, mode="0700"), "0755")
+    assert filters.is_file(_seen(isreg=True, checksum="ab", mode="0644"), "ab", "0644")
+    assert not filters.is_file(_seen(isreg=True, checksum="ab", mode="0600"), "ab", "0644")
+    assert not filters.is_file(
+        _seen(isreg=True, islnk=True, checksum="ab", mode="0644"), "ab", "0644"
+    )
+    text = {"content": base64.b64encode(b'{"plugin": ["/x.js"]}\n').decode()}
+    assert filters.is_text(
+        _seen(isreg=True, mode="0644", **text), '{"plugin": ["/x.js"]}\n', "0644"
+    )
+    assert not filters.is_text(_seen(isreg=True, mode="0644", **text), "{}\n", "0644")
+    assert not filters.is_text(None, "", "0644")
+    assert filters.json_list_has(text, "plugin", "/x.js")
+    assert not filters.json_list_has(text, "plugin", "/y.js")
+    assert not filters.json_list_has(
+        {"content": base64.b64encode(b"{oops").decode()}, "plugin", "/x.js"
+    )
+
+
+def test_has_block_matches_what_blockinfile_leaves_alone():
+    marker = "# {mark} ar"
+    block = "source-file '/s'"
+    good = f"set -g x\n# BEGIN ar\n{block}\n# END ar\nrun tpm\n"
+    assert filters.has_block(good, marker, block)
+    assert not filters.has_block(good.replace("'/s'", "'/t'"), marker, block)
+    assert not filters.has_block(good[:-1], marker, block)  # no final newline
+    assert not filters.has_block(good + f"# BEGIN ar\n{block}\n# END ar\n", marker, block)
+    assert not filters.has_block("set -g x\n", marker, block)
+    assert not filters.has_block(f"# BEGIN ar\n{block}\nextra\n# END ar\n", marker, block)

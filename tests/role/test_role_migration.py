@@ -124,6 +124,10 @@ def _chain(s: Session) -> dict:
     wants = units / "default.target.wants/assistant-resurrect-tmux.service"
     r["unit_enabled"] = wants.is_symlink() and wants.resolve() == unit.resolve()
     r["converge2"] = s.playbook("localhost.yml", extra, env=env)
+    # The legacy block is gone now: the interval it set comes from role-state.json.
+    r["snippet2"] = read(snippet) if snippet.exists() else ""
+    state = home / ".local/share/assistant-resurrect/role-state.json"
+    r["state2"] = json.loads(read(state)) if state.exists() else {}
 
     # Upgrade: the bundled source changes, as with a new version of the role.
     venvs = home / ".local/share/assistant-resurrect/venvs"
@@ -131,9 +135,17 @@ def _chain(s: Session) -> dict:
     source = s.base / "runtime-src-upgrade"
     shutil.copytree(s.source, source)
     (source / "src/assistant_resurrect/_role_test_upgrade.py").write_text("UPGRADED = True\n")
+    # The upgrade also sets the interval explicitly: that wins over the kept 5.
     r["upgrade"] = s.playbook(
-        "localhost.yml", {**extra, "assistant_resurrect_source": str(source)}, env=env
+        "localhost.yml",
+        {
+            **extra,
+            "assistant_resurrect_source": str(source),
+            "assistant_resurrect_continuum_save_interval": "15",
+        },
+        env=env,
     )
+    r["snippet_upgrade"] = read(snippet) if snippet.exists() else ""
     r["builds_after"] = sorted(p.name for p in venvs.iterdir())
     # Remove with both opt-ins: TPM/resurrect/continuum and the saved sessions go too.
     saves = home / ".tmux/resurrect"
@@ -239,6 +251,18 @@ def test_migration_second_converge_reports_no_change(chain):
     run = chain["converge2"]
     assert run.rc == 0, run.explain()
     assert run.changed == 0, run.changed_tasks()
+
+
+def test_migration_keeps_the_save_interval_of_the_bash_plugin(chain):
+    # Its block set @continuum-save-interval '5'; the role's default (null)
+    # keeps it instead of moving the user to 15, on later runs too.
+    assert "set -g @continuum-save-interval '5'\n" in chain["snippet"], chain["snippet"]
+    assert "set -g @continuum-save-interval '5'\n" in chain["snippet2"], chain["snippet2"]
+    assert "@continuum-save-interval" not in chain["tmux_conf"]
+    assert chain["state2"].get("continuum_save_interval") == "5"
+    # Set by the inventory, the variable wins.
+    upgraded = chain["snippet_upgrade"]
+    assert "set -g @continuum-save-interval '15'\n" in upgraded, upgraded
 
 
 def test_upgrade_installs_the_new_source(chain):

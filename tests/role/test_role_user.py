@@ -88,6 +88,10 @@ def _chain(s: Session) -> dict:
         "tmux_conf": read(home / ".tmux.conf"),
         "snippet": read(home / ".config/assistant-resurrect/tmux.conf"),
         "settings": json.loads(read(home / ".claude/settings.json")),
+        "droid": json.loads(read(home / ".factory/settings.json")),
+        "cursor": json.loads(read(home / ".cursor/hooks.json")),
+        "kilo_tui": json.loads(read(home / ".config/kilo/tui.json")),
+        "kilo_plugin": (home / ".config/kilo/plugins/assistant-resurrect.js").is_file(),
         "build_dirs": sorted(
             p.name for p in (home / ".local/share/assistant-resurrect/venvs").iterdir()
         ),
@@ -273,6 +277,30 @@ def test_install_opencode_plugin(chain):
     entry = chain["entry"]
     assert entry["opencode"] == (ROLE / "files/opencode/assistant-resurrect.js").read_bytes()
     assert entry["opencode_owner"] == chain["user"]
+
+
+def test_install_kilo_droid_cursor(chain):
+    """OpenCode's plugins for Kilo, Droid's and Cursor Agent's hooks (their
+    merging is tested in test_role_kilo_droid_cursor.py); the uninstall
+    below leaves the home as it was (~/.factory, ~/.cursor, ~/.config/kilo
+    were the role's)."""
+    installed, home = chain["installed"], chain["home"]
+    bin_path = f"{home}/.local/bin/assistant-resurrect"
+    assert installed["kilo_plugin"]
+    assert installed["kilo_tui"] == {"plugin": [f"{home}/.config/kilo/assistant-resurrect-tui.js"]}
+    assert installed["droid"]["hooks"]["SessionStart"] == [
+        {
+            "matcher": "",
+            "hooks": [{"type": "command", "command": f"{bin_path} hook droid-session-start"}],
+        }
+    ]
+    assert installed["cursor"] == {
+        "version": 1,
+        "hooks": {
+            "sessionStart": [{"command": f"{bin_path} hook cursor-session-start"}],
+            "beforeSubmitPrompt": [{"command": f"{bin_path} hook cursor-prompt"}],
+        },
+    }
 
 
 def test_second_converge_reports_no_change(chain):

@@ -351,6 +351,39 @@ def plugin_clones(sources: Mapping[str, Any], tpm_packaged: Any) -> list[dict[st
     ]
 
 
+_PLUGIN_VARIABLES = {"tpm": "tpm", "tmux-resurrect": "resurrect", "tmux-continuum": "continuum"}
+
+
+def clone_failures(clones: Mapping[str, Any], recursive: Any) -> str:
+    """What to tell the user about the plugin clones that failed ('' when none).
+
+    ``clones`` is the registered loop of the clone task (items from
+    ``plugin_clones``). Each failure names the plugin, the URL and version
+    tried, git's message and the role variables to set.
+    """
+    lines = []
+    for result in clones.get("results", []):
+        if not result.get("failed"):
+            continue
+        item = result.get("item") or {}
+        name = str(item.get("name", "?"))
+        var = "assistant_resurrect_" + _PLUGIN_VARIABLES.get(name, name)
+        why = " ".join(str(result.get("stderr") or result.get("msg") or "").split())
+        where = f"{item.get('repo')} at {item.get('version')}"
+        line = (
+            f"could not clone {name} from {where}: {why[:600]}; "
+            f"set {var}_repo to a repository you can reach (and {var}_version to a tag, "
+            "branch or commit it has)"
+        )
+        if _flag(recursive):
+            line += (
+                ", or set assistant_resurrect_plugins_recursive to false when a git "
+                "submodule is what cannot be fetched"
+            )
+        lines.append(line)
+    return ". ".join(lines)
+
+
 def plugin_paths(folder: Any) -> list[str]:
     """The clones of TPM, tmux-resurrect and tmux-continuum in ``folder``."""
     return [str(folder) + "/" + name for name in PLUGINS]
@@ -417,6 +450,47 @@ def snippet_settings(
     return settings
 
 
+def legacy_save_interval(text: Any, marker: str, legacy_regexp: str) -> str:
+    """The ``@continuum-save-interval`` the upstream bash plugin's lines set.
+
+    Looked for in what ``legacy_regexp`` matches in ``text`` (the role's own
+    marked block left out); the last value wins, as in tmux. ``""`` when
+    none of those lines sets it or ``legacy_regexp`` is empty.
+    """
+    if not legacy_regexp:
+        return ""
+    setting = re.compile(
+        r"(?m)^[ \t]*set(?:-option)?[ \t]+(?:-[a-zA-Z]+[ \t]+)*@continuum-save-interval"
+        r"[ \t]+([^\n#]*)"
+    )
+    found = ""
+    for match in re.finditer(legacy_regexp, without_block(text, marker)):
+        for value in setting.findall(match.group(0)):
+            try:
+                words = shlex.split(value)
+            except ValueError:
+                continue
+            if len(words) == 1:
+                found = words[0]
+    return found
+
+
+def save_interval(given: Any, legacy: Any, previous: Mapping[str, Any]) -> str:
+    """The ``@continuum-save-interval`` the snippet is to set.
+
+    ``given`` (the role variable) when set, ``""`` included (not written);
+    when it is null: the interval the user had under the upstream bash
+    plugin, ``legacy`` (found this run) or the one ``previous`` (the earlier
+    install record) kept, else ``"15"``.
+    """
+    if given is not None:
+        return str(given)
+    if len(str(legacy or "")) > 0:
+        return str(legacy)
+    kept = previous.get("continuum_save_interval") if isinstance(previous, Mapping) else None
+    return str(kept) if kept else "15"
+
+
 def with_tmux_user(users: Iterable[Any], user: Mapping[str, Any]) -> list[Any]:
     """``users`` and ``user``'s entry for the tmux handlers (name, become, snippet, bin)."""
     entry = {key: user[key] for key in ("name", "become", "snippet", "bin")}
@@ -476,10 +550,15 @@ def role_state(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     ``current`` is what this run found: ``created_dirs``, ``tmux_conf``,
     ``plugins_dir`` and the ``created`` flags. What the first install found
     wins: ``created_dirs`` and each ``created`` flag ``previous`` (the
-    earlier record, ``{}`` if none) holds are kept as they are.
+    earlier record, ``{}`` if none) holds are kept as they are, and so is
+    its ``continuum_save_interval`` (the upstream bash plugin's interval,
+    taken over at migration; written only when one was found).
     """
     created_before = previous.get("created") or {}
+    interval = previous.get("continuum_save_interval") or current.get("continuum_save_interval")
+    kept = {"continuum_save_interval": str(interval)} if interval else {}
     return {
+        **kept,
         "version": 1,
         "created_dirs": (
             previous["created_dirs"] if "created_dirs" in previous else current["created_dirs"]
@@ -490,6 +569,349 @@ def role_state(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
             key: created_before.get(key, value) for key, value in current["created"].items()
         },
     }
+
+
+# --- The report (playbooks/report.yml) -----------------------------------------------
+
+# The local fact's name: <facts dir>/assistant_resurrect.fact, read as
+# ansible_local.assistant_resurrect.
+FACT_NAME = "assistant_resurrect"
+
+
+def facts_dir(given: Any, home: Any, data: Any) -> str:
+    """The folder of the user's local fact: ``given`` when set, else ``<data>/facts.d``."""
+    if given is not None and len(str(given)) > 0:
+        return under(given, home)
+    return str(data) + "/facts.d"
+
+
+def report_users(
+    users: Any,
+    passwd: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    data_dir: Any,
+    facts_dir_given: Any,
+) -> list[dict[str, Any]]:
+    """The users whose local fact the report reads: name, uid, home, facts dir, become.
+
+    ``users`` is the role's ``assistant_resurrect_users`` (empty: the
+    connecting user); ``passwd`` the ``getent_passwd`` fact. A user missing
+    from the passwd database gets ``uid`` -1 and no facts dir (the report says so).
+    """
+    out = []
+    for item in users_or_self(users, facts):
+        name = str(item["name"] if isinstance(item, Mapping) else item)
+        given_home = str(item.get("home") or "") if isinstance(item, Mapping) else ""
+        fields = passwd.get(name)
+        if name == facts.get("user_id"):
+            uid = _as_int(facts.get("user_uid", fields[1] if fields else -1))
+            home = given_home or str(facts_home(facts))
+        elif fields is not None:
+            uid = _as_int(fields[1])
+            home = given_home or str(fields[4])
+        else:
+            out.append({"name": name, "uid": -1, "home": "", "facts_dir": "", "become": False})
+            continue
+        data = under(data_dir, home)
+        out.append(
+            {
+                "name": name,
+                "uid": uid,
+                "home": home,
+                "facts_dir": facts_dir(facts_dir_given, home, data),
+                "become": name != facts.get("user_id"),
+            }
+        )
+    return out
+
+
+def fact_dir_problem(dir_stat: Mapping[str, Any], found: Mapping[str, Any], uid: Any) -> str:
+    """Why the report must not run the fact files in a user's facts dir ('' when it may).
+
+    Ansible runs every executable ``*.fact`` file of the folder; as the user,
+    it must run only that user's own files: the folder (``dir_stat``, a
+    registered ``stat``) and every entry in it (``found``, a registered
+    ``find``) owned by ``uid`` and writable by nobody else.
+    """
+    want = _as_int(uid)
+    st = dir_stat.get("stat") or {}
+    if not st.get("exists"):
+        return "not installed (no local fact; run the role)"
+    if not st.get("isdir") or st.get("islnk"):
+        return "the facts path is not a folder; not read"
+    if _as_int(st.get("uid")) != want or st.get("wgrp") or st.get("woth"):
+        return "the facts folder is not the user's own (owner or mode); not read"
+    for entry in found.get("files") or []:
+        try:
+            mode = int(str(entry.get("mode") or "0"), 8)
+        except ValueError:
+            mode = 0o777
+        if _as_int(entry.get("uid")) != want or mode & 0o022:
+            return "a file in the facts folder is not the user's own; not read"
+    return ""
+
+
+def _by_name(loop: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The results of a registered loop over report users, by user name."""
+    return {
+        str((result.get("item") or {}).get("name")): result for result in loop.get("results") or []
+    }
+
+
+def fact_dir_problems(
+    users: Iterable[Mapping[str, Any]], stats: Mapping[str, Any], finds: Mapping[str, Any]
+) -> dict[str, str]:
+    """``fact_dir_problem`` of each user, by name, from the registered ``stat``
+    and ``find`` loops over ``users``; a user not in the passwd database gets its own text."""
+    by_stat, by_find = _by_name(stats), _by_name(finds)
+    out = {}
+    for user in users:
+        name = str(user["name"])
+        if _as_int(user.get("uid")) < 0:
+            out[name] = "no such user on this host"
+            continue
+        out[name] = fact_dir_problem(by_stat.get(name) or {}, by_find.get(name) or {}, user["uid"])
+    return out
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_cell(value: Any) -> str:
+    """A table cell from untrusted text: control, line-breaking and bidi
+    characters shown as ``\\xNN``/``\\uNNNN``, ``\\`` and ``|`` escaped."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+
+    def code(match: re.Match[str]) -> str:
+        point = ord(match.group(0))
+        return f"\\x{point:02x}" if point < 0x100 else f"\\u{point:04x}"
+
+    return _CONTROL.sub(code, text)
+
+
+def age_text(seconds: Any) -> str:
+    """An age for people: ``42 s``, ``5 min``, ``3 h 4 min``, ``2 d 3 h``; ``-`` when unknown."""
+    if seconds is None or isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return "-"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+_FIRST_PROBLEM_CHARS = 80
+
+
+def _short(text: Any) -> str:
+    """``text`` on one line (runs of white space made one space), cut to 80 characters."""
+    one = " ".join(str(text).split())
+    return one if len(one) <= _FIRST_PROBLEM_CHARS else one[: _FIRST_PROBLEM_CHARS - 1] + "…"
+
+
+def report_row(host: Any, user: Any, fact: Any, problem: Any = "") -> dict[str, Any]:
+    """One report row from a user's ``ansible_local.assistant_resurrect``.
+
+    ``fact`` is the ``status --json`` document, an error text from Ansible
+    (the fact script failed), or ``None`` (not gathered); ``problem`` what
+    kept the report from reading it. Cells are raw (``report_table`` escapes).
+    The row also carries ``sessions`` ({tool: count}), ``age_seconds`` and
+    ``problem_count`` for checks.
+    """
+    row: dict[str, Any] = {
+        "host": str(host),
+        "user": str(user),
+        "agent": "-",
+        "sessions": {},
+        "age_seconds": None,
+        "problem_count": 0,
+        "problems": "",
+    }
+
+    def failed(text: str) -> dict[str, Any]:
+        row["problem_count"] = 1
+        row["problems"] = "1: problem: " + _short(text)
+        return row
+
+    if problem:
+        return failed(str(problem))
+    if fact is None:
+        return failed("no local fact gathered")
+    if not isinstance(fact, Mapping):
+        return failed("the fact script failed: " + str(fact))
+    if fact.get("schema") != 1:
+        return failed(f"status --json schema {fact.get('schema')!r} is not 1 (newer agent?)")
+    row["agent"] = str(fact.get("agent_version") or "-")
+    save = fact.get("last_save")
+    if isinstance(save, Mapping):
+        by_tool = save.get("sessions_by_tool") or {}
+        if isinstance(by_tool, Mapping):
+            row["sessions"] = {str(k): _as_int(v) for k, v in sorted(by_tool.items())}
+        age = save.get("age_seconds")
+        row["age_seconds"] = age if isinstance(age, int) and not isinstance(age, bool) else None
+    problems = [p for p in fact.get("problems") or [] if isinstance(p, Mapping)]
+    problems.sort(key=lambda p: 0 if p.get("level") == "problem" else 1)
+    row["problem_count"] = len(problems)
+    if problems:
+        first = problems[0]
+        message = _short(first.get("message", ""))
+        row["problems"] = f"{len(problems)}: {first.get('level', '?')}: {message}"
+    return row
+
+
+def report_host_rows(
+    host: Any,
+    users: Iterable[Mapping[str, Any]],
+    problems: Mapping[str, Any],
+    gathered: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """The rows of one host, one per user.
+
+    ``problems`` is ``fact_dir_problems``; ``gathered`` the registered
+    ``setup`` loop over ``users`` (skipped for the users with a problem).
+    """
+    facts: dict[str, Any] = {}
+    for name, result in _by_name(gathered).items():
+        if result.get("skipped"):
+            continue
+        if result.get("failed") or result.get("unreachable"):
+            facts[name] = "setup failed: " + str(result.get("msg") or "")
+            continue
+        local = (result.get("ansible_facts") or {}).get("ansible_local") or {}
+        facts[name] = local.get(FACT_NAME)
+    return [
+        report_row(
+            host, user["name"], facts.get(str(user["name"])), problems.get(str(user["name"]), "")
+        )
+        for user in users
+    ]
+
+
+def report_rows(
+    hosts: Iterable[Any], hostvars: Mapping[str, Any], var: str
+) -> list[dict[str, Any]]:
+    """Every host's rows (``hostvars[host][var]``) in inventory order; a host
+    without them (failed, unreachable) gets one row saying so."""
+    rows: list[dict[str, Any]] = []
+    for host in hosts:
+        found = (hostvars.get(host) or {}).get(var)
+        if isinstance(found, list):
+            rows.extend(found)
+        else:
+            rows.append(
+                report_row(host, "-", None, "no report from this host (failed or unreachable)")
+            )
+    return rows
+
+
+REPORT_COLUMNS = ("host", "user", "agent", "saved sessions", "last save", "problems")
+
+
+def _sessions_text(sessions: Mapping[str, Any]) -> str:
+    if not sessions:
+        return "-"
+    return ", ".join(f"{tool} {count}" for tool, count in sessions.items())
+
+
+def report_table(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The report as one Markdown table (columns padded), every cell escaped."""
+    lines = [list(REPORT_COLUMNS)]
+    for row in rows:
+        lines.append(
+            [
+                escape_cell(row["host"]),
+                escape_cell(row["user"]),
+                escape_cell(row["agent"]),
+                escape_cell(_sessions_text(row["sessions"])),
+                escape_cell(age_text(row["age_seconds"])),
+                escape_cell(row["problems"] or "0"),
+            ]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(REPORT_COLUMNS))]
+
+    def fmt(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    out = [fmt(lines[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out.extend(fmt(line) for line in lines[1:])
+    return "\n".join(out) + "\n"
+
+
+# --- What the probe saw (library/assistant_resurrect_probe.py) ------------------
+# Each says whether a file task would leave the path as it is; the task is
+# skipped then. Anything unexpected (or no probe result) says no.
+
+
+def is_link_to(seen: Any, target: Any) -> bool:
+    """Whether the probed path is a symlink whose target is ``target`` as written."""
+    return (
+        isinstance(seen, Mapping)
+        and bool(seen.get("islnk"))
+        and seen.get("lnk_target") == str(target)
+    )
+
+
+def is_dir(seen: Any, mode: Any) -> bool:
+    """Whether the probed path is a folder (through a link) with ``mode`` (``"0755"``)."""
+    return isinstance(seen, Mapping) and bool(seen.get("isdir")) and seen.get("mode") == str(mode)
+
+
+def is_file(seen: Any, checksum: Any, mode: Any) -> bool:
+    """Whether the probed path is a regular file, no symlink, with that SHA-1 and mode."""
+    return (
+        isinstance(seen, Mapping)
+        and bool(seen.get("isreg"))
+        and not seen.get("islnk")
+        and seen.get("checksum") == str(checksum)
+        and seen.get("mode") == str(mode)
+    )
+
+
+def is_text(seen: Any, text: Any, mode: Any) -> bool:
+    """Whether the probed (read) path is a regular file, no symlink, holding ``text``, ``mode``."""
+    return (
+        isinstance(seen, Mapping)
+        and bool(seen.get("isreg"))
+        and not seen.get("islnk")
+        and "content" in seen
+        and seen.get("mode") == str(mode)
+        and slurped_text(seen) == str(text)
+    )
+
+
+def json_list_has(seen: Any, key: str, item: Any) -> bool:
+    """Whether the probed (read) JSON file's top-level ``key`` list holds ``item``."""
+    if not isinstance(seen, Mapping) or "content" not in seen:
+        return False
+    try:
+        doc = json.loads(slurped_text(seen))
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get(key), list) and item in doc[key]
+
+
+def has_block(text: Any, marker: str, block: Any) -> bool:
+    """Whether ``text`` holds the marked block with exactly ``block`` in it, once.
+
+    What ``blockinfile`` leaves unchanged: one BEGIN and one END marker line
+    (``marker`` with ``{mark}``), ``block``'s lines between them, and a
+    newline at the end of the text.
+    """
+    text = str(text or "")
+    if not text.endswith("\n"):
+        return False
+    lines = text[:-1].split("\n")
+    begin, end = (marker.replace("{mark}", mark) for mark in ("BEGIN", "END"))
+    if lines.count(begin) != 1 or lines.count(end) != 1:
+        return False
+    first = lines.index(begin)
+    inner = str(block).split("\n")
+    return lines[first + 1 : first + 1 + len(inner)] == inner and lines.index(end) == (
+        first + 1 + len(inner)
+    )
 
 
 class FilterModule:
@@ -521,13 +943,32 @@ class FilterModule:
             "assistant_resurrect_plugin_folder": plugin_folder,
             "assistant_resurrect_plugin_clones": plugin_clones,
             "assistant_resurrect_plugin_paths": plugin_paths,
+            "assistant_resurrect_clone_failures": clone_failures,
             "assistant_resurrect_user_tmux_text": user_tmux_text,
             "assistant_resurrect_missing_plugins": missing_plugins,
             "assistant_resurrect_snippet_settings": snippet_settings,
+            "assistant_resurrect_legacy_save_interval": legacy_save_interval,
+            "assistant_resurrect_save_interval": save_interval,
             "assistant_resurrect_with_tmux_user": with_tmux_user,
             "assistant_resurrect_tmux_conf_paths": tmux_conf_paths,
             "assistant_resurrect_state_folders": state_folders,
             "assistant_resurrect_holds_files": holds_files,
             "assistant_resurrect_missing_paths": missing_paths,
             "assistant_resurrect_role_state": role_state,
+            "assistant_resurrect_is_link_to": is_link_to,
+            "assistant_resurrect_is_dir": is_dir,
+            "assistant_resurrect_is_file": is_file,
+            "assistant_resurrect_is_text": is_text,
+            "assistant_resurrect_json_list_has": json_list_has,
+            "assistant_resurrect_has_block": has_block,
+            "assistant_resurrect_facts_dir": facts_dir,
+            "assistant_resurrect_report_users": report_users,
+            "assistant_resurrect_fact_dir_problem": fact_dir_problem,
+            "assistant_resurrect_fact_dir_problems": fact_dir_problems,
+            "assistant_resurrect_escape_cell": escape_cell,
+            "assistant_resurrect_age_text": age_text,
+            "assistant_resurrect_report_row": report_row,
+            "assistant_resurrect_report_host_rows": report_host_rows,
+            "assistant_resurrect_report_rows": report_rows,
+            "assistant_resurrect_report_table": report_table,
         }

@@ -1,16 +1,23 @@
 #!/usr/bin/python
-"""Merge assistant-resurrect's Claude Code hook entries into settings.json."""
+"""Merge assistant-resurrect's hook entries into a tool's JSON hook settings
+(Claude Code's and Gemini CLI's settings.json, Factory Droid's settings.json
+and hooks.json, Cursor's hooks.json)."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: assistant_resurrect_claude_settings
-short_description: Manage assistant-resurrect's hook entries in Claude Code's settings.json
+short_description: Manage assistant-resurrect's hook entries in a tool's JSON hook settings
 description:
-  - Adds (or removes) one C(SessionStart) and one C(SessionEnd) command hook
+  - Adds (or removes) one I(start_event) and one I(end_event) command hook
     that run the assistant-resurrect agent, keeping every other key and every
     other tool's hook entries exactly as they were.
+  - I(layout=claude) (Claude Code, Gemini CLI, Factory Droid) keeps the hooks
+    of an event as matcher groups, objects with C(matcher) and a C(hooks) list
+    of C(type)/C(command) objects; I(layout=cursor) (Cursor's C(hooks.json))
+    as a flat list of objects with a C(command), with a top-level C(version)
+    of 1 added when missing.
   - An entry is ours when its C(command) contains I(marker).
   - Entries that are not shaped as Claude documents them (a C(null) command,
     a C(hooks) value that is not a list, an empty matcher object, ...) are
@@ -36,13 +43,44 @@ options:
     choices: [present, absent]
     default: present
   start_command:
-    description: Command of the C(SessionStart) hook. Required when I(state=present).
+    description: Command of the I(start_event) hook. Required when I(state=present).
     type: str
     required: false
   end_command:
-    description: Command of the C(SessionEnd) hook. Required when I(state=present).
+    description: Command of the I(end_event) hook (none when not given).
     type: str
     required: false
+  start_event:
+    description: The event the I(start_command) hook runs on.
+    type: str
+    required: false
+    default: SessionStart
+  end_event:
+    description: The event the I(end_command) hook runs on.
+    type: str
+    required: false
+    default: SessionEnd
+  layout:
+    description: How the file holds an event's hooks (see the description).
+    type: str
+    required: false
+    choices: [claude, cursor]
+    default: claude
+  key:
+    description:
+      - The top-level key holding the hooks object; an empty string makes the
+        whole document the hooks object (Factory Droid's C(hooks.json)).
+    type: str
+    required: false
+    default: hooks
+  existing_events_only:
+    description:
+      - With I(state=present), add our entries only to events the file
+        already lists, and never create the file (Factory Droid's
+        C(hooks.json), whose events replace those of its settings.json).
+    type: bool
+    required: false
+    default: false
   marker:
     description: Substring that identifies our entries' commands.
     type: str
@@ -148,8 +186,6 @@ import re  # noqa: E402
 import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-EVENTS = ("SessionStart", "SessionEnd")
 
 
 def _is_ours(hook, marker, legacy_suffixes):
@@ -313,17 +349,46 @@ def _compact(module, path, data, result):
         )
 
 
-def _desired_entry(command):
+def _remove_flat(hooks, predicate, events=None):
+    """``_remove_entries`` for the cursor layout: an event's value is a list
+    of hook objects; an event is dropped only when our removal emptied it."""
+    removed = 0
+    for event in list(hooks):
+        if events is not None and event not in events:
+            continue
+        entries = hooks[event]
+        if not isinstance(entries, list):
+            continue
+        kept = [h for h in entries if not predicate(h)]
+        if len(kept) != len(entries):
+            removed += len(entries) - len(kept)
+            if kept:
+                hooks[event] = kept
+            else:
+                del hooks[event]
+    return removed
+
+
+def _desired_entry(command, layout="claude"):
+    if layout == "cursor":
+        return {"command": command}
     return {"matcher": "", "hooks": [{"type": "command", "command": command}]}
 
 
-def _ensure(hooks, event, command, marker):
+def _ensure(hooks, event, command, marker, layout="claude"):
     """Leave exactly one entry of ours in ``event``, running ``command``."""
     groups = hooks.get(event)
     if groups is None:
-        hooks[event] = [_desired_entry(command)]
+        hooks[event] = [_desired_entry(command, layout)]
         return 0
     found = []
+    if layout == "cursor":
+        found = [h for h in groups if _is_ours(h, marker, ())]
+        if len(found) == 1 and found[0].get("command") == command:
+            return 0
+        removed = _remove_flat(hooks, lambda h: _is_ours(h, marker, ()), events=(event,))
+        hooks.setdefault(event, []).append(_desired_entry(command, layout))
+        return removed
     for group in groups:
         if isinstance(group, dict) and isinstance(group.get("hooks"), list):
             found.extend(h for h in group["hooks"] if _is_ours(h, marker, ()))
@@ -332,6 +397,13 @@ def _ensure(hooks, event, command, marker):
     removed = _remove_entries(hooks, lambda h: _is_ours(h, marker, ()), events=(event,))
     hooks.setdefault(event, []).append(_desired_entry(command))
     return removed
+
+
+def _empty(data, layout):
+    """Nothing but what the role itself put there is left in the document."""
+    if data == {}:
+        return True
+    return layout == "cursor" and data == {"version": Number("1")}
 
 
 def _backup(module, path, result):
@@ -347,13 +419,18 @@ def main():
             state=dict(type="str", choices=["present", "absent"], default="present"),
             start_command=dict(type="str"),
             end_command=dict(type="str"),
+            start_event=dict(type="str", default="SessionStart"),
+            end_event=dict(type="str", default="SessionEnd"),
+            layout=dict(type="str", choices=["claude", "cursor"], default="claude"),
+            key=dict(type="str", default="hooks"),
+            existing_events_only=dict(type="bool", default=False),
             marker=dict(type="str", default="assistant-resurrect hook claude-session-"),
             legacy_suffixes=dict(type="list", elements="str", default=[]),
             remove_if_empty=dict(type="bool", default=False),
             mode=dict(type="raw", default="0600"),
             backup=dict(type="bool", default=False),
         ),
-        required_if=[("state", "present", ("start_command", "end_command"))],
+        required_if=[("state", "present", ("start_command",))],
         supports_check_mode=True,
     )
     p = module.params
@@ -374,7 +451,7 @@ def main():
             module.fail_json(msg=f"cannot read {path}: {exc}", **result)
 
     if original is None:
-        if p["state"] == "absent":
+        if p["state"] == "absent" or p["existing_events_only"]:
             module.exit_json(**result)
         data = {}
     else:
@@ -400,46 +477,56 @@ def main():
             )
     before = _compact(module, path, data, result)
 
-    hooks = data.get("hooks")
+    key, layout = p["key"], p["layout"]
+    events = [e for e in (p["start_event"], p["end_event"] if p["end_command"] else None) if e]
+    remove = _remove_flat if layout == "cursor" else _remove_entries
+    where = f"'{key}'" if key else "the document"
+    hooks = data if not key else data.get(key)
     if p["state"] == "absent":
         if isinstance(hooks, dict):
-            result["removed"] = _remove_entries(hooks, lambda h: _is_ours(h, marker, ()))
-            if result["removed"] and not hooks:
-                del data["hooks"]
+            result["removed"] = remove(hooks, lambda h: _is_ours(h, marker, ()))
+            if key and result["removed"] and not hooks:
+                del data[key]
     else:
-        if hooks is None and "hooks" not in data:
+        if key and hooks is None and key not in data:
             hooks = {}
         elif not isinstance(hooks, dict):
             module.fail_json(
-                msg=f"{path}: 'hooks' is not a JSON object (it is {type(hooks).__name__}); "
+                msg=f"{path}: {where} is not a JSON object (it is {type(hooks).__name__}); "
                 "it was left unchanged. Fix it and run again.",
                 **result,
             )
-        for event in EVENTS:
+        for event in events:
             if event in hooks and not isinstance(hooks[event], list):
                 module.fail_json(
-                    msg=f"{path}: 'hooks.{event}' is not a list; it was left unchanged. "
-                    "Fix it and run again.",
+                    msg=f"{path}: '{(key + '.') if key else ''}{event}' is not a list; it was "
+                    "left unchanged. Fix it and run again.",
                     **result,
                 )
         legacy = tuple(p["legacy_suffixes"])
         removed = 0
         if legacy:
-            removed += _remove_entries(hooks, lambda h: _is_ours(h, "\0never\0", legacy))
+            removed += remove(hooks, lambda h: _is_ours(h, "\0never\0", legacy))
+        if p["existing_events_only"]:
+            events = [e for e in events if e in hooks]
         # Our entries in events other than ours are stale: drop them.
-        removed += _remove_entries(
+        removed += remove(
             hooks,
             lambda h: _is_ours(h, marker, ()),
-            events=[k for k in hooks if k not in EVENTS],
+            events=[k for k in hooks if k not in events],
         )
-        removed += _ensure(hooks, "SessionStart", p["start_command"], marker)
-        removed += _ensure(hooks, "SessionEnd", p["end_command"], marker)
+        if p["start_event"] in events:
+            removed += _ensure(hooks, p["start_event"], p["start_command"], marker, layout)
+        if p["end_command"] and p["end_event"] in events:
+            removed += _ensure(hooks, p["end_event"], p["end_command"], marker, layout)
         result["removed"] = removed
-        if "hooks" not in data:
-            data["hooks"] = hooks
+        if key and key not in data:
+            data[key] = hooks
+        if layout == "cursor" and "version" not in data:
+            data = {"version": Number("1"), **data}
 
     after = _compact(module, path, data, result)
-    if p["state"] == "absent" and p["remove_if_empty"] and data == {}:
+    if p["state"] == "absent" and p["remove_if_empty"] and _empty(data, layout):
         result["changed"] = True
         if module._diff:
             result["diff"] = dict(before_header=path, after_header=path, before=original, after="")
