@@ -58,7 +58,9 @@ pip_extra=""
 [ -e "$wheels/.complete" ] && pip_extra="--no-index --find-links $wheels"
 
 csv=$out/role.csv
-echo "run,first_converge_s,first_changed,second_converge_s,second_changed" >"$csv"
+echo "run,first_converge_s,first_changed,second_converge_s,second_changed,first_cpu_s,second_cpu_s" >"$csv"
+# Wall, user and system seconds of a converge (ansible-playbook and its children).
+TIMEFORMAT='%R %U %S'
 for i in $(seq 1 "$runs"); do
   home=$work/home-$i
   mkdir -p "$home" "$work/ansible-$i/local" "$work/ansible-$i/remote"
@@ -89,23 +91,24 @@ EOF
       -e "@$work/vars-$i.json"
   }
   recap_changed() { sed -n 's/.*ok=[0-9]* *changed=\([0-9]*\).*failed=\([0-9]*\).*/\1 \2/p' "$1" | tail -1; }
-  t0=$(date +%s.%N)
-  converge >"$work/converge1-$i.log" 2>&1 || { tail -40 "$work/converge1-$i.log"; exit 1; }
-  t1=$(date +%s.%N)
-  converge >"$work/converge2-$i.log" 2>&1 || { tail -40 "$work/converge2-$i.log"; exit 1; }
-  t2=$(date +%s.%N)
+  { time converge >"$work/converge1-$i.log" 2>&1; } 2>"$work/time1-$i" ||
+    { tail -40 "$work/converge1-$i.log"; exit 1; }
+  { time converge >"$work/converge2-$i.log" 2>&1; } 2>"$work/time2-$i" ||
+    { tail -40 "$work/converge2-$i.log"; exit 1; }
   read -r c1 f1 <<<"$(recap_changed "$work/converge1-$i.log")"
   read -r c2 f2 <<<"$(recap_changed "$work/converge2-$i.log")"
-  first=$(echo "$t1 - $t0" | bc)
-  second=$(echo "$t2 - $t1" | bc)
-  printf '[bench] role run %s: first converge %.1f s (changed=%s), second %.1f s (changed=%s)\n' \
-    "$i" "$first" "$c1" "$second" "$c2" >&2
+  read -r first u1 s1 <"$work/time1-$i"
+  read -r second u2 s2 <"$work/time2-$i"
+  cpu1=$(echo "$u1 + $s1" | bc)
+  cpu2=$(echo "$u2 + $s2" | bc)
+  printf '[bench] role run %s: first converge %.1f s (changed=%s), second %.1f s (changed=%s, CPU %.1f s)\n' \
+    "$i" "$first" "$c1" "$second" "$c2" "$cpu2" >&2
   if [ "$c2" != 0 ] || [ "$f1" != 0 ] || [ "$f2" != 0 ]; then
     echo "second converge is not a no-op (changed=$c2) or a run failed" >&2
     grep -B3 '^changed:' "$work/converge2-$i.log" | head -40 >&2
     exit 1
   fi
-  echo "$i,$first,$c1,$second,$c2" >>"$csv"
+  echo "$i,$first,$c1,$second,$c2,$cpu1,$cpu2" >>"$csv"
 done
 
 python3 - "$csv" "$out/role.md" "$packages" <<'EOF'
@@ -113,13 +116,16 @@ import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 f = [float(r["first_converge_s"]) for r in rows]
 s = [float(r["second_converge_s"]) for r in rows]
+fc = [float(r["first_cpu_s"]) for r in rows]
+sc = [float(r["second_cpu_s"]) for r in rows]
+def fig(v):
+    return f"{statistics.median(v):.1f} ({min(v):.1f}-{max(v):.1f})"
 md = (
     f"Role, {len(rows)} fresh homes, `ansible-playbook -c local playbooks/localhost.yml` "
     f"(OS packages managed: {sys.argv[3]}).\n\n"
-    "| converge | median s (min-max) | changed |\n|---|---|---|\n"
-    f"| first | {statistics.median(f):.1f} ({min(f):.1f}-{max(f):.1f}) | {rows[0]['first_changed']} |\n"
-    f"| second (no-op) | {statistics.median(s):.1f} ({min(s):.1f}-{max(s):.1f}) | "
-    f"{rows[0]['second_changed']} |\n"
+    "| converge | median s (min-max) | CPU s (user+sys) | changed |\n|---|---|---|---|\n"
+    f"| first | {fig(f)} | {fig(fc)} | {rows[0]['first_changed']} |\n"
+    f"| second (no-op) | {fig(s)} | {fig(sc)} | {rows[0]['second_changed']} |\n"
 )
 open(sys.argv[2], "w").write(md)
 sys.stdout.write(md)
