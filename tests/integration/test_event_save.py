@@ -89,7 +89,11 @@ def resurrect_save(server: Server) -> None:
 def sentinel_pid(server: Server) -> int:
     lock = sentinel.lock_path(state_dir(), str(server_pid(server)))
     wait_for(lambda: sentinel.held(lock), timeout=20, what="the sentinel running")
-    return int(lock.read_text().split()[0])
+    # The sentinel takes its lock, then writes its PID into it: wait for both.
+    written = wait_for(
+        lambda: lock.read_text().split()[:1] or None, timeout=20, what="the sentinel's PID"
+    )
+    return int(written[0])
 
 
 def last_sessions(agent: Agent) -> list[dict[str, Any]]:
