@@ -235,13 +235,21 @@ def would_change(socket: str) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether the process runs. A zombie is gone: in a container whose PID 1
+    never reaps (`sleep infinity`), a killed tmux server stays one, and a
+    sentinel that took it for alive would save the next server's empty layout."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS, the BSDs): kill() said it exists
+    return state not in (b"Z", b"X")
 
 
 def run(tmux: Tmux) -> int:
