@@ -2,7 +2,8 @@
 # Everything the Molecule scenarios need, start to finish:
 # start a private Docker engine (or use a running one), build the base and
 # test images, run Molecule, and ALWAYS stop the engine we started (by its
-# PID, in a trap) and remove the scenario containers, even on failure.
+# PID, in a trap; an engine that already ran is left running) and remove the
+# containers of the scenarios it ran, even on failure.
 #
 #   molecule/scripts/run.sh                      # the matrix: `molecule test -s S` for
 #                                                # every scenario:suite of AR_MOLECULE_MATRIX
@@ -31,6 +32,9 @@ command -v molecule >/dev/null 2>&1 || {
 }
 
 jobs_pids=()
+engine_pidfile=${AR_ENGINE_DIR:-/tmp/assistant-resurrect-engine}/dockerd.pid
+engine_ours=0  # 1 once this run started the dockerd (another run's stays up)
+containers=()  # name prefixes of the scenarios' instances this run runs (ar-SCENARIO-)
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -41,10 +45,14 @@ cleanup() {
     wait "$pid" 2>/dev/null || true
   done
   if [ "${AR_KEEP_ENGINE:-0}" != 1 ]; then
-    # scenario containers we created (molecule labels them owner=molecule)
-    ids=$(docker ps -aq --filter label=owner=molecule 2>/dev/null || true)
-    [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
-    "$here/engine.sh" stop || true
+    # the instances of our scenarios only (other runs may share the engine)
+    # (by name prefix: a scenario may have several, as fleet's ar-fleet-*)
+    for c in "${containers[@]}"; do
+      ids=$(docker ps -aq --filter "name=^$c" 2>/dev/null || true)
+      [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
+    done
+    # the engine only if this run started it
+    [ "$engine_ours" != 1 ] || "$here/engine.sh" stop || true
   fi
   exit "$rc"
 }
@@ -53,8 +61,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The matrix: scenario:suite (molecule.yml reads the suite from
-# AR_DEBIAN_SUITE). Longest first: the default scenario runs the real CLIs.
-read -r -a matrix <<<"${AR_MOLECULE_MATRIX:-default:bullseye default:bookworm default:trixie upgrade:bookworm uninstall:bookworm}"
+# AR_DEBIAN_SUITE; the instances are named ar-SCENARIO-...). Longest first:
+# fleet (four hosts), then default (it runs the real CLIs). A new scenario
+# joins the default matrix here, in this one list.
+default_matrix="fleet:bookworm default:bullseye default:bookworm default:trixie upgrade:bookworm uninstall:bookworm"
+read -r -a matrix <<<"${AR_MOLECULE_MATRIX:-$default_matrix}"
 suites=()
 if [ "$#" -gt 0 ]; then
   suites=("${AR_DEBIAN_SUITE:-bookworm}")
@@ -70,7 +81,11 @@ state_root=${XDG_CACHE_HOME:-$HOME/.cache}/assistant-resurrect-molecule
 ephemeral() { echo "$state_root/$1-$2"; }  # ephemeral SCENARIO SUITE
 
 t0=$SECONDS
+engine_before=$(cat "$engine_pidfile" 2>/dev/null || true)
 "$here/engine.sh" start
+engine_after=$(cat "$engine_pidfile" 2>/dev/null || true)
+[ -z "$engine_after" ] || [ "$engine_after" = "$engine_before" ] || engine_ours=1
+[ "$engine_ours" = 1 ] || say "the engine was already running: this run leaves it running"
 AR_DEBIAN_SUITES="${suites[*]}" "$here/images.sh"
 say "engine and images ready in $((SECONDS - t0)) s"
 
@@ -92,6 +107,7 @@ if [ "$#" -gt 0 ]; then
     export MOLECULE_EPHEMERAL_DIRECTORY
     MOLECULE_EPHEMERAL_DIRECTORY=$(ephemeral "$scenario" "$AR_DEBIAN_SUITE")
   fi
+  [ -z "${scenario:-}" ] || containers+=("ar-$scenario-")
   rc=0
   molecule "$@" || rc=$?
   say "molecule $* (Debian $AR_DEBIAN_SUITE) finished in $((SECONDS - t0)) s with exit code $rc"
@@ -133,6 +149,7 @@ while [ "$next" -lt "${#scenarios[@]}" ] || [ "$running" -gt 0 ]; do
     AR_DEBIAN_SUITE=${job#*:} MOLECULE_EPHEMERAL_DIRECTORY=$(ephemeral "${job%%:*}" "${job#*:}") \
       molecule test -s "${job%%:*}" >"$logdir/$s.log" 2>&1 &
     pid_of[$s]=$!
+    containers+=("ar-${job%%:*}-")
     start_of[$s]=$SECONDS
     jobs_pids+=("$!")
     running=$((running + 1))

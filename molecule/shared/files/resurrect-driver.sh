@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Run the role's tmux-resurrect hooks exactly the way tmux-resurrect does:
-# read the tmux option @resurrect-hook-<name> and `eval` it with bash,
-# arguments appended shell-quoted (post-save-layout gets the layout path).
-# Run as the tmux user, with that user's default tmux server running.
+# Save and restore the way a user's key binding does. When the REAL
+# tmux-resurrect is loaded (it sets @resurrect-save-script-path: the plugins
+# came from the mirrors of ../shared/mirrors), run its save.sh / restore.sh
+# inside tmux (`tmux run-shell`, as its C-s / C-r bindings do); they run the
+# role's hooks themselves. With the stand-in plugins (no mirrors), run the
+# role's hooks exactly the way tmux-resurrect does: read the tmux option
+# @resurrect-hook-<name> and `eval` it with bash, arguments appended
+# shell-quoted (post-save-layout gets the layout path), and say loudly that
+# this is an emulation. Run as the tmux user, with that user's default tmux
+# server running.
 #
-#   resurrect-driver.sh save      # write a layout file, post-save-layout LAYOUT,
-#                                 # move `last`, post-save-all
-#   resurrect-driver.sh restore   # pre-restore-all, pre-restore-pane-processes,
-#                                 # post-restore-all
+#   resurrect-driver.sh save      # real save.sh; or: write a layout file,
+#                                 # post-save-layout LAYOUT, move `last`, post-save-all
+#                                 # (prints "layout PATH" of the new `last`)
+#   resurrect-driver.sh restore   # real restore.sh; or: pre-restore-all,
+#                                 # pre-restore-pane-processes, post-restore-all
 #   resurrect-driver.sh hook NAME [ARG...]
 #
-# Exits non-zero (naming the hook) when a hook fails; prints each hook it ran.
+# Exits non-zero when the real script or (emulated) a hook fails; prints
+# what it ran.
 set -uo pipefail
+# tmux prints tabs as `_` to a client without a UTF-8 locale, and
+# tmux-resurrect's layout is tab-separated
+export LANG=${LANG:-C.UTF-8}
 
 opt() { tmux show-option -gqv "$1"; }
 
@@ -56,8 +67,22 @@ write_layout() {
   } >"$file"
 }
 
+real_save=$(opt @resurrect-save-script-path)
+real_restore=$(opt @resurrect-restore-script-path)
+if [ -z "$real_save" ] && [ "${1:-}" != hook ]; then
+  echo "!!! FAKE PLUGINS: tmux-resurrect is not loaded; emulating its hooks (no real save.sh/restore.sh)" >&2
+fi
+
 case "${1:-}" in
   save)
+    if [ -n "$real_save" ]; then
+      echo "tmux-resurrect: $real_save quiet"
+      tmux run-shell "$real_save quiet" || { echo "$real_save FAILED" >&2; exit 1; }
+      dir=$(resurrect_dir)
+      [ -L "$dir/last" ] || { echo "no $dir/last after $real_save" >&2; exit 1; }
+      echo "layout $dir/$(readlink "$dir/last")"
+      exit 0
+    fi
     dir=$(resurrect_dir)
     mkdir -p "$dir"
     layout="$dir/tmux_resurrect_$(date +%Y%m%dT%H%M%S).txt"
@@ -70,6 +95,11 @@ case "${1:-}" in
     exit "$rc"
     ;;
   restore)
+    if [ -n "$real_restore" ]; then
+      echo "tmux-resurrect: $real_restore"
+      tmux run-shell "$real_restore" || { echo "$real_restore FAILED" >&2; exit 1; }
+      exit 0
+    fi
     rc=0
     run_hook pre-restore-all || rc=1
     run_hook pre-restore-pane-processes || rc=1

@@ -75,6 +75,20 @@ def hook_commands(settings: dict, event: str) -> list[str]:
     return cmds
 
 
+def real_plugins(host) -> bool:
+    """Whether prepare made the plugin repositories from the real plugins'
+    bundles (../shared/mirrors) or from the stand-ins (files/fake-plugins)."""
+    f = host.file("/var/lib/ar-molecule/plugins")
+    assert f.exists, "prepare did not record which plugins it used"
+    return f.content_string.strip() == "real"
+
+
+FAKE_PLUGINS = (
+    "!!! FAKE PLUGINS: ../shared/mirrors/*.bundle were absent (or AR_PLUGINS=fake), "
+    "the role cloned the hand-made stand-ins; real tmux-resurrect/tmux-continuum NOT tested"
+)
+
+
 def manifest(host, user: str) -> list[str]:
     return out(host, f"python3 {LIB}/home-manifest.py /home/{user}", "root").splitlines()
 

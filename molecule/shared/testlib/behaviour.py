@@ -250,6 +250,19 @@ def run_scenario(host):
             ),
             30,
         )
+        # the agent's event-save sentinel exits with its server (else it would
+        # save the fresh server's empty layout as `last` before the restore)
+        wait_for(
+            "the agent's sentinel to exit with its tmux server",
+            lambda: (
+                not [
+                    a
+                    for a in out(host, "ps -u alice -o args=").splitlines()
+                    if a.endswith(" sentinel")
+                ]
+            ),
+            30,
+        )
         sh(host, "rm -rf ~/.ar-typed")
         ids = make_panes(host)
         res["ids_after"] = ids

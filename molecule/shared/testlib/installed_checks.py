@@ -14,6 +14,7 @@ import shlex
 import pytest
 from arlib import (
     ENTRY_POINT,
+    FAKE_PLUGINS,
     HOME,
     HOOK_NAMES,
     OTHER_TOOL,
@@ -25,6 +26,7 @@ from arlib import (
     manifest_diff,
     out,
     read_json,
+    real_plugins,
     tmux_option,
 )
 
@@ -101,11 +103,60 @@ def test_resurrect_does_not_relaunch_assistants(host):
     assert not any(a in procs for a in ASSISTANTS), procs
 
 
+PLUGINS = {  # checkout folder -> version the scenarios pin (shared/vars/common.yml)
+    "tpm": "v3.1.0",
+    "tmux-resurrect": "v4.0.0",
+    "tmux-continuum": "v3.1.0",
+}
+
+
 @pytest.mark.usefixtures("tmux_server")
 @pytest.mark.parametrize("plugin", ["tpm", "resurrect", "continuum"])
 def test_plugins_loaded_from_the_configured_repositories(host, plugin):
-    # the stand-in plugins (molecule/shared/files/fake-plugins) set these
-    assert tmux_option(host, f"@fake-{plugin}-loaded") == "on"
+    if not real_plugins(host):
+        print(FAKE_PLUGINS)
+        # the stand-in plugins (molecule/shared/files/fake-plugins) set these
+        assert tmux_option(host, f"@fake-{plugin}-loaded") == "on"
+        return
+    plugins = f"{HOME}/.tmux/plugins"
+    if plugin == "tpm":
+        # TPM records where it loads plugins from
+        env = out(host, "tmux show-environment -g TMUX_PLUGIN_MANAGER_PATH").strip()
+        assert env.rstrip("/") == f"TMUX_PLUGIN_MANAGER_PATH={plugins}", env
+    elif plugin == "resurrect":
+        # tmux-resurrect's resurrect.tmux publishes its scripts
+        save = tmux_option(host, "@resurrect-save-script-path")
+        assert save == f"{plugins}/tmux-resurrect/scripts/save.sh", save
+        assert host.file(save).mode & 0o111
+    else:
+        # tmux-continuum's continuum.tmux adds its save to status-right (only
+        # when no other tmux server runs)
+        right = tmux_option(host, "status-right")
+        assert f"#({plugins}/tmux-continuum/scripts/continuum_save.sh)" in right, right
+        assert tmux_option(host, "@continuum-restore") == "on"
+
+
+@pytest.mark.parametrize("name", sorted(PLUGINS))
+def test_plugins_are_the_real_releases_from_the_mirror(host, name):
+    if not real_plugins(host):
+        pytest.skip(FAKE_PLUGINS)
+    repo = f"{HOME}/.tmux/plugins/{name}"
+    url = out(host, f"git -C {repo} remote get-url origin").strip()
+    assert url == f"file:///srv/git/{name}.git", url
+    tag = out(host, f"git -C {repo} describe --tags --exact-match HEAD").strip()
+    assert tag == PLUGINS[name], tag
+    # the real plugin, not a stand-in: a file only the real one has
+    script = {
+        "tpm": "bindings/install_plugins",
+        "tmux-resurrect": "save_command_strategies/ps.sh",
+        "tmux-continuum": "scripts/continuum_save.sh",
+    }[name]
+    assert host.file(f"{repo}/{script}").exists
+    if name != "tmux-continuum":
+        # its test-only submodule (GitHub URL) is not cloned:
+        # assistant_resurrect_plugins_recursive defaults to false
+        left = out(host, f"ls -A {repo}/lib/tmux-test 2>/dev/null || true").split()
+        assert left == [], left
 
 
 @pytest.mark.usefixtures("tmux_server")

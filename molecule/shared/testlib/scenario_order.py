@@ -1,13 +1,14 @@
 """The run order of a scenario's verify step, declared instead of left to file
 names: the installed-file checks (test_1_*) read the files before the behaviour
-tests (test_2_*) start real assistants, which may touch them. A scenario's
+tests (test_2_*) start real assistants, which may touch them; the cycles
+through the real tmux plugins (test_3_*) come last. A scenario's
 conftest.py imports the hook below."""
 
 from __future__ import annotations
 
 import pathlib
 
-ORDER = ("test_1_", "test_2_")
+ORDER = ("test_1_", "test_2_", "test_3_")
 
 
 def pytest_collection_modifyitems(items: list) -> None:
