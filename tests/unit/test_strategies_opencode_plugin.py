@@ -103,7 +103,8 @@ def test_state_dir_is_the_python_one(
     assert data["event"] == "session.created" and data["timestamp"].endswith("Z")
     assert result["dirMode"] == 0o700 and result["fileMode"] == 0o600
     # its start time is the one procs.py computes for that PID (same formula)
-    assert isinstance(data["start_time"], float)
+    # (a number: a start time on a whole second is written as a JSON integer)
+    assert isinstance(data["start_time"], (int, float)) and not isinstance(data["start_time"], bool)
     me = procs.read_proc(os.getpid())
     assert me is not None and abs(data["start_time"] - me.start) < 3600
 
