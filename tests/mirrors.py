@@ -15,6 +15,7 @@ repositories are made in a temporary folder per test session.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLES = ROOT.parent / "shared" / "mirrors"
+BUNDLES = Path(os.environ.get("AR_SHARED_DIR", str(ROOT.parent / "shared"))) / "mirrors"
 DEFAULTS = ROOT / "roles" / "assistant_resurrect" / "defaults" / "main.yml"
 # Plugin name -> (role variable infix, entry script of the stand-in).
 PLUGINS = {
