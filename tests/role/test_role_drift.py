@@ -44,6 +44,11 @@ def _look(home: Path) -> dict:
         "state_mode": _mode(home / DATA / "role-state.json"),
         "unit_left": (home / UNIT).exists(),
         "builds": sorted(p.name for p in (home / DATA / "venvs").iterdir()),
+        "kilo_plugin": read(home / ".config/kilo/plugins/assistant-resurrect.js"),
+        "kilo_tui_json": json.loads(read(home / ".config/kilo/tui.json")),
+        "droid": json.loads(read(home / ".factory/settings.json")),
+        "cursor": json.loads(read(home / ".cursor/hooks.json")),
+        "fact_mode": _mode(home / DATA / "facts.d/assistant_resurrect.fact"),
     }
 
 
@@ -61,6 +66,16 @@ def _drift(home: Path) -> None:
     (home / UNIT).parent.mkdir(parents=True, exist_ok=True)
     (home / UNIT).write_text("[Unit]\n")  # assistant_resurrect_boot is false
     (home / DATA / "venvs/old-build").mkdir()
+    (home / ".config/kilo/plugins/assistant-resurrect.js").write_text("// kilo edited\n")
+    (home / ".config/kilo/tui.json").write_text(json.dumps({"plugin": []}) + "\n")
+    droid = json.loads(read(home / ".factory/settings.json"))
+    droid["hooks"]["SessionStart"][0]["hooks"][0]["command"] += " --droid-drift"
+    droid["mine"] = True
+    (home / ".factory/settings.json").write_text(json.dumps(droid, indent=2) + "\n")
+    cursor = json.loads(read(home / ".cursor/hooks.json"))
+    del cursor["hooks"]["beforeSubmitPrompt"]
+    (home / ".cursor/hooks.json").write_text(json.dumps(cursor, indent=2) + "\n")
+    os.chmod(home / DATA / "facts.d/assistant_resurrect.fact", 0o755)
 
 
 def _chain(s: Session) -> dict:
@@ -107,6 +122,9 @@ def test_check_diff_reports_the_drift_and_changes_nothing(chain):
     assert run.changed >= 8, run.changed_tasks()
     assert chain["after_check"] == chain["drifted"]
     assert "// edited by hand" in run.output  # the copy's diff
+    assert "// kilo edited" in run.output
+    assert "--droid-drift" in run.output  # the settings merge's diff
+    assert "beforeSubmitPrompt" in run.output
 
 
 def test_converge_repairs_the_drift(chain):
@@ -124,6 +142,11 @@ def test_converge_repairs_the_drift(chain):
     assert repaired["state_mode"] == 0o644
     assert not repaired["unit_left"]
     assert repaired["builds"] == installed["builds"]  # old-build removed
+    assert repaired["kilo_plugin"] == shipped
+    assert repaired["kilo_tui_json"] == installed["kilo_tui_json"]
+    assert repaired["droid"] == {**installed["droid"], "mine": True}
+    assert repaired["cursor"] == installed["cursor"]
+    assert repaired["fact_mode"] == 0o700
 
 
 def test_converge_after_the_repair_is_a_noop(chain):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.util
+import json
 import re
 
 import pytest
@@ -510,3 +511,192 @@ def test_has_block_matches_what_blockinfile_leaves_alone():
     assert not filters.has_block(good + f"# BEGIN ar\n{block}\n# END ar\n", marker, block)
     assert not filters.has_block("set -g x\n", marker, block)
     assert not filters.has_block(f"# BEGIN ar\n{block}\nextra\n# END ar\n", marker, block)
+
+
+# --- hooks_merged: a settings merge proven to leave the probed file as it is ---
+
+SETTINGS_MODULE = ROLE / "library" / "assistant_resurrect_claude_settings.py"
+START, END = (
+    "/h/.local/bin/assistant-resurrect hook x-session-start",
+    "/h/bin/ar hook x-session-end",
+)
+MARK = "hook x-session-"
+
+
+def _group(command: str) -> dict:
+    return {"matcher": "", "hooks": [{"type": "command", "command": command}]}
+
+
+def _seen_json(text: str | None) -> dict:
+    if text is None:
+        return {"exists": False, "islnk": False}
+    return {"exists": True, "isreg": True, "content": base64.b64encode(text.encode()).decode()}
+
+
+def _module_changes(path, text: str | None, args: dict) -> bool | None:
+    """The real module, in check mode, on ``text``: changed (None: it failed)."""
+    import subprocess
+    import sys
+
+    target = path / "settings.json"
+    if text is not None:
+        target.write_text(text)
+    spec = {"path": str(target), "marker": MARK, "_ansible_check_mode": True, **args}
+    params = path / "args.json"
+    params.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": spec}))
+    proc = subprocess.run(
+        [sys.executable, str(SETTINGS_MODULE), str(params)], capture_output=True, text=True
+    )
+    out = json.loads(proc.stdout)
+    return None if out.get("failed") else bool(out["changed"])
+
+
+OURS = {"hooks": {"SessionStart": [_group(START)], "SessionEnd": [_group(END)]}}
+MERGE_CASES = [
+    # (id, text, module args, filter keyword args)
+    ("exact", json.dumps(OURS, indent=2) + "\n", {}, {}),
+    ("exact-compact-other-keys", json.dumps({"a": 1.0, **OURS, "z": [1e400]}), {}, {}),
+    (
+        "others-kept",
+        json.dumps(
+            {
+                "hooks": {
+                    "SessionStart": [_group("other"), _group(START)],
+                    "SessionEnd": [_group(END)],
+                }
+            }
+        ),
+        {},
+        {},
+    ),
+    ("end-missing", json.dumps({"hooks": {"SessionStart": [_group(START)]}}), {}, {}),
+    (
+        "command-differs",
+        json.dumps(
+            {"hooks": {"SessionStart": [_group(START + " -v")], "SessionEnd": [_group(END)]}}
+        ),
+        {},
+        {},
+    ),
+    (
+        "twice",
+        json.dumps(
+            {"hooks": {"SessionStart": [_group(START), _group(START)], "SessionEnd": [_group(END)]}}
+        ),
+        {},
+        {},
+    ),
+    ("stale-event", json.dumps({"hooks": {**OURS["hooks"], "Stop": [_group(END)]}}), {}, {}),
+    (
+        "legacy-kept",
+        json.dumps({"hooks": {**OURS["hooks"], "Stop": [_group("x/track.sh")]}}),
+        {},
+        {},
+    ),
+    (
+        "legacy-migrated",
+        json.dumps({"hooks": {**OURS["hooks"], "Stop": [_group("x/track.sh")]}}),
+        {"legacy_suffixes": ["track.sh"]},
+        {"legacy_suffixes": ["track.sh"]},
+    ),
+    ("not-json", "{", {}, {}),
+    ("nan", '{"a": NaN, ' + json.dumps(OURS)[1:], {}, {}),
+    ("duplicate-key", '{"a": 1, "a": 2, ' + json.dumps(OURS)[1:], {}, {}),
+    ("hooks-not-object", json.dumps({"hooks": []}), {}, {}),
+    (
+        "event-not-list",
+        json.dumps({"hooks": {"SessionStart": {}, "SessionEnd": [_group(END)]}}),
+        {},
+        {},
+    ),
+    ("top-list", "[]", {}, {}),
+    ("missing", None, {}, {}),
+    (
+        "missing-existing-only",
+        None,
+        {"key": "", "existing_events_only": True},
+        {"key": "", "existing_events_only": True},
+    ),
+    (
+        "existing-only-none",
+        json.dumps({"Other": []}),
+        {"key": "", "existing_events_only": True},
+        {"key": "", "existing_events_only": True},
+    ),
+    (
+        "existing-only-exact",
+        json.dumps({"SessionStart": [_group(START)]}),
+        {"key": "", "existing_events_only": True},
+        {"key": "", "existing_events_only": True},
+    ),
+    (
+        "existing-only-to-add",
+        json.dumps({"SessionStart": [_group(START)], "SessionEnd": []}),
+        {"key": "", "existing_events_only": True},
+        {"key": "", "existing_events_only": True},
+    ),
+    (
+        "cursor-exact",
+        json.dumps({"version": 1, "hooks": {"a": [{"command": START}], "b": [{"command": END}]}}),
+        {"layout": "cursor", "start_event": "a", "end_event": "b"},
+        {"layout": "cursor", "start_event": "a", "end_event": "b"},
+    ),
+    (
+        "cursor-no-version",
+        json.dumps({"hooks": {"a": [{"command": START}], "b": [{"command": END}]}}),
+        {"layout": "cursor", "start_event": "a", "end_event": "b"},
+        {"layout": "cursor", "start_event": "a", "end_event": "b"},
+    ),
+    (
+        "cursor-drifted",
+        json.dumps(
+            {"version": 1, "hooks": {"a": [{"command": START}], "b": [{"command": "x " + MARK}]}}
+        ),
+        {"layout": "cursor", "start_event": "a", "end_event": "b"},
+        {"layout": "cursor", "start_event": "a", "end_event": "b"},
+    ),
+    (
+        "absent-clean",
+        json.dumps({"hooks": {"Stop": [_group("other")]}}),
+        {"state": "absent"},
+        {"wanted": False},
+    ),
+    ("absent-ours", json.dumps(OURS), {"state": "absent"}, {"wanted": False}),
+    ("absent-missing", None, {"state": "absent"}, {"wanted": False}),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "kwargs"), [c[1:] for c in MERGE_CASES], ids=[c[0] for c in MERGE_CASES]
+)
+def test_hooks_merged_says_yes_only_when_the_module_changes_nothing(tmp_path, text, args, kwargs):
+    kwargs = dict(kwargs)
+    wanted = kwargs.pop("wanted", True)
+    module_args = {"start_command": START, "end_command": END, **args}
+    changes = _module_changes(tmp_path, text, module_args)
+    merged = filters.hooks_merged(_seen_json(text), wanted, START, END, MARK, **kwargs)
+    assert merged == (changes is False)
+
+
+def test_hooks_merged_proves_the_exact_cases():
+    exact = json.dumps(OURS)
+    assert filters.hooks_merged(_seen_json(exact), True, START, END, MARK)
+    assert not filters.hooks_merged(_seen_json(exact), False, START, END, MARK)
+    assert not filters.hooks_merged(_seen_json(exact), True, START + "x", END, MARK)
+    assert not filters.hooks_merged(_seen_json(None), True, START, END, MARK)
+    assert filters.hooks_merged(_seen_json(None), False, START, END, MARK)
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [
+        None,
+        {},
+        {"exists": True, "isdir": True},
+        {"exists": True, "isreg": True},
+        {"exists": True, "content": "@@"},
+    ],
+)
+def test_hooks_merged_says_no_without_a_readable_file(seen):
+    assert not filters.hooks_merged(seen, True, START, END, MARK)
+    assert not filters.hooks_merged(seen, False, START, END, MARK) or seen == {}

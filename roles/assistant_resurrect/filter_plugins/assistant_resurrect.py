@@ -3,7 +3,9 @@
 Everything the role's tasks and templates work out in more than a short
 expression lives here, as plain functions of their arguments (standard
 library only), so that it can be tested without Ansible
-(tests/role/test_role_filters.py).
+(tests/role/test_role_filters.py). One exception: ``hooks_merged`` imports
+the hook-settings module from library/ (it needs Ansible's module_utils) and
+says "no" when it cannot.
 """
 
 from __future__ import annotations
@@ -914,6 +916,105 @@ def has_block(text: Any, marker: str, block: Any) -> bool:
     )
 
 
+_SETTINGS_MODULE: list[Any] = []
+
+
+def _settings_module() -> Any:
+    """library/assistant_resurrect_claude_settings.py, imported (``None`` if it cannot be)."""
+    if not _SETTINGS_MODULE:
+        import importlib.util
+        import os
+
+        path = os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            "library",
+            "assistant_resurrect_claude_settings.py",
+        )
+        module = None
+        try:
+            spec = importlib.util.spec_from_file_location("_assistant_resurrect_settings", path)
+            if spec is not None and spec.loader is not None:
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+        except Exception:
+            module = None
+        _SETTINGS_MODULE.append(module)
+    return _SETTINGS_MODULE[0]
+
+
+def hooks_merged(
+    seen: Any,
+    wanted: Any,
+    start_command: Any,
+    end_command: Any,
+    marker: str,
+    start_event: str = "SessionStart",
+    end_event: str = "SessionEnd",
+    layout: str = "claude",
+    key: str = "hooks",
+    existing_events_only: bool = False,
+    legacy_suffixes: Iterable[str] = (),
+) -> bool:
+    """Whether the probed (read) settings file is one the
+    assistant_resurrect_claude_settings module would leave as it is.
+
+    ``wanted``: its ``state`` is present (else absent, without
+    remove_if_empty); the other arguments are the module's. The module's own
+    parser and entry functions (imported from library/) are run on a copy
+    of the document, in the order the module runs them; the answer is yes
+    only when they removed nothing and the copy is written out the same.
+    A missing file is one when absent (or with ``existing_events_only``).
+    Anything unexpected says no: the module then runs (and reports, or
+    fails on, what it finds).
+    """
+    mod = _settings_module()
+    if mod is None or not isinstance(seen, Mapping) or "exists" not in seen:
+        return False
+    present = bool(wanted)
+    if not seen.get("exists"):
+        return not present or bool(existing_events_only)
+    if "content" not in seen or seen.get("isdir"):
+        return False
+    try:
+        text = base64.b64decode(str(seen["content"])).decode("utf-8")
+        data = mod._parse(text)
+        if not isinstance(data, dict):
+            return False
+        before = mod._dump(data, "")
+        doc = mod._parse(text)  # a copy to run the merge on
+        hooks = doc if not key else doc.get(key)
+        remove = mod._remove_flat if layout == "cursor" else mod._remove_entries
+
+        def ours(hook: Any) -> bool:
+            return bool(mod._is_ours(hook, marker, ()))
+
+        if not present:
+            if isinstance(hooks, dict) and remove(hooks, ours) != 0:
+                return False
+            return bool(mod._dump(doc, "") == before)
+        if not isinstance(hooks, dict):
+            return False
+        events = [e for e in (start_event, end_event if end_command else None) if e]
+        if any(e in hooks and not isinstance(hooks[e], list) for e in events):
+            return False
+        legacy = tuple(legacy_suffixes or ())
+        removed = 0
+        if legacy:
+            removed += remove(hooks, lambda h: bool(mod._is_ours(h, "\0never\0", legacy)))
+        if existing_events_only:
+            events = [e for e in events if e in hooks]
+        removed += remove(hooks, ours, events=[k for k in hooks if k not in events])
+        if start_event in events:
+            removed += mod._ensure(hooks, start_event, str(start_command), marker, layout)
+        if end_command and end_event in events:
+            removed += mod._ensure(hooks, end_event, str(end_command), marker, layout)
+        if layout == "cursor" and "version" not in doc:
+            return False
+        return removed == 0 and bool(mod._dump(doc, "") == before)
+    except Exception:
+        return False
+
+
 class FilterModule:
     """The role's filters, each named ``assistant_resurrect_<function>``."""
 
@@ -961,6 +1062,7 @@ class FilterModule:
             "assistant_resurrect_is_text": is_text,
             "assistant_resurrect_json_list_has": json_list_has,
             "assistant_resurrect_has_block": has_block,
+            "assistant_resurrect_hooks_merged": hooks_merged,
             "assistant_resurrect_facts_dir": facts_dir,
             "assistant_resurrect_report_users": report_users,
             "assistant_resurrect_fact_dir_problem": fact_dir_problem,
