@@ -29,6 +29,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -547,3 +548,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     line = crash.delay_summary()
     if line:
         terminalreporter.write_line(line)
+
+
+def sessions_holding(db: Path, cwd: Path, text: str) -> list[str]:
+    """The top-level sessions of `cwd` in an OpenCode-layout database (OpenCode,
+    Kilo) whose stored messages hold `text` (their parts are in `part`; newer
+    builds also keep `session_message`; a table this build lacks is passed over)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+    found: list[str] = []
+    try:
+        for table in ("part", "session_message"):
+            try:
+                rows = conn.execute(
+                    f"SELECT DISTINCT t.session_id FROM {table} t JOIN session s "
+                    "ON s.id = t.session_id WHERE s.directory = ? AND s.parent_id IS NULL "
+                    "AND instr(t.data, ?) > 0",
+                    (str(cwd), text),
+                ).fetchall()
+            except sqlite3.Error:
+                continue
+            found += [str(r[0]) for r in rows if str(r[0]) not in found]
+    finally:
+        conn.close()
+    return found

@@ -32,6 +32,7 @@ from tests.realcli.conftest import (
     ROOT,
     RealEnv,
     require,
+    sessions_holding,
     wait_for,
 )
 from tests.realcli.crash import Crash
@@ -106,29 +107,8 @@ def start(crash: Crash, pane: str, command: str) -> int:
 
 
 def holding(real: RealEnv, cwd: Path, text: str) -> list[str]:
-    """The directory's top-level sessions whose stored message parts hold
-    `text` (Kilo keeps them in OpenCode's `part` table; `session_message` in
-    builds that have it)."""
-    db = real.home / ".local" / "share" / "kilo" / "kilo.db"
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
-    found: list[str] = []
-    try:
-        for table in ("part", "session_message"):
-            try:
-                rows = conn.execute(
-                    f"SELECT DISTINCT t.session_id FROM {table} t JOIN session s "
-                    "ON s.id = t.session_id WHERE s.directory = ? AND s.parent_id IS NULL "
-                    "AND instr(t.data, ?) > 0",
-                    (str(cwd), text),
-                ).fetchall()
-            except sqlite3.Error:
-                continue
-            found += [str(r[0]) for r in rows if str(r[0]) not in found]
-    finally:
-        conn.close()
-    return found
+    """The directory's top-level sessions in kilo.db whose messages hold `text`."""
+    return sessions_holding(real.home / ".local" / "share" / "kilo" / "kilo.db", cwd, text)
 
 
 def say(crash: Crash, pane: str, cwd: Path, text: str, new: bool = True) -> str:

@@ -19,7 +19,15 @@ from typing import Optional
 
 import pytest
 
-from tests.realcli.conftest import ROOT, RealEnv, cli_version, require, wait_for, wait_for_quietly
+from tests.realcli.conftest import (
+    ROOT,
+    RealEnv,
+    cli_version,
+    require,
+    sessions_holding,
+    wait_for,
+    wait_for_quietly,
+)
 from tests.realcli.crash import Crash
 
 pytestmark = [pytest.mark.realcli, pytest.mark.asuser]
@@ -81,28 +89,8 @@ def start(crash: Crash, pane: str, command: str, ready: str = READY) -> int:
 
 
 def holding(real: RealEnv, cwd: Path, text: str) -> list[str]:
-    """The directory's top-level sessions whose stored messages hold `text`
-    (OpenCode 1.18 keeps a message's parts in `part`, newer builds also in
-    `session_message`; a table this build lacks is passed over)."""
-    if not db(real).exists():
-        return []
-    conn = sqlite3.connect(f"file:{db(real)}?mode=ro", uri=True, timeout=2)
-    found: list[str] = []
-    try:
-        for table in ("part", "session_message"):
-            try:
-                rows = conn.execute(
-                    f"SELECT DISTINCT t.session_id FROM {table} t JOIN session s "
-                    "ON s.id = t.session_id WHERE s.directory = ? AND s.parent_id IS NULL "
-                    "AND instr(t.data, ?) > 0",
-                    (str(cwd), text),
-                ).fetchall()
-            except sqlite3.Error:
-                continue
-            found += [str(r[0]) for r in rows if str(r[0]) not in found]
-    finally:
-        conn.close()
-    return found
+    """The directory's top-level sessions whose stored messages hold `text`."""
+    return sessions_holding(db(real), cwd, text)
 
 
 def say(crash: Crash, pane: str, cwd: Path, text: str, new: bool) -> str:
