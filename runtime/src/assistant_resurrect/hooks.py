@@ -64,17 +64,6 @@ def _hook_log() -> Log:
         return Log(None)
 
 
-def _not_recorded(log: Log, reason: object) -> int:
-    """One line on stderr (Claude shows it) and the log, when it can be written."""
-    line = (
-        f"assistant-resurrect: {reason}; Claude session IDs will not be saved: "
-        "run 'assistant-resurrect doctor'"
-    )
-    log(f"claude-session-start: {line}")
-    sys.stderr.write(" ".join(line.split()) + "\n")
-    return NOT_RECORDED
-
-
 def _captured_env() -> dict[str, str]:
     """This process's values of the names in `@assistant-resurrect-capture-env`,
     when inside tmux (one tmux call), without those that look like credentials."""
@@ -101,7 +90,7 @@ def claude_session_start(stdin: Any = None) -> int:
     try:
         log = Log(paths.state_dir(create=True) / "hooks.log")
     except StateDirError as exc:  # refused: nothing could be recorded
-        return _not_recorded(Log(None), exc)
+        return _fail(Log(None), "claude-session-start", "Claude", exc)
     try:
         payload = json.loads(raw or b"{}")
     except (ValueError, RecursionError) as exc:
@@ -132,7 +121,7 @@ def claude_session_start(stdin: Any = None) -> int:
     try:
         statefiles.write("claude", proc.pid, record)
     except Exception as exc:
-        return _not_recorded(log, f"cannot write the state file: {exc}")
+        return _fail(log, "claude-session-start", "Claude", f"cannot write the state file: {exc}")
     return 0
 
 
@@ -250,6 +239,7 @@ def _record(tool: str, hook: str, sid_key: str, stdin: Any, keep: tuple[str, ...
 
 
 def _fail(log: Log, hook: str, tool: str, reason: object) -> int:
+    """One line on stderr (the tool shows it) and the log, when it can be written."""
     line = (
         f"assistant-resurrect: {reason}; {tool} session IDs will not be saved: "
         "run 'assistant-resurrect doctor'"
