@@ -409,3 +409,64 @@ def test_another_users_codex_does_not_shift_the_pairing(
         for p in (a_proc, b_proc):
             p.kill()
             p.wait()
+
+
+def test_two_tuis_in_one_directory_without_log_evidence_keep_their_own_threads(
+    proc: Proc, tmp_path: Path
+) -> None:
+    """Two Codex TUIs of this user in one directory, no log database (the
+    pairing found nothing): the threads table alone decides. A spoke last, so
+    its thread was updated last; by update time alone B (saved first) took A's
+    thread and the two panes swapped (a real-CLI run under load). A thread
+    created while a TUI was the newest in the folder is its own."""
+    import shutil
+    import subprocess
+
+    from assistant_resurrect import procs
+
+    binary = tmp_path / "bin" / "codex"
+    binary.parent.mkdir()
+    shutil.copy("/bin/sleep", binary)
+    a_proc = subprocess.Popen([str(binary), "600"], cwd=proc.cwd)
+    time.sleep(1.5)
+    b_proc = subprocess.Popen([str(binary), "601"], cwd=proc.cwd)
+    try:
+        time.sleep(0.3)
+        snap = procs.snapshot()
+        a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
+        path = proc.home / ".codex" / "state_5.sqlite"
+        path.parent.mkdir(parents=True)
+        conn = sqlite3.connect(path)
+        conn.execute(
+            "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, created_at "
+            "INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, archived INTEGER "
+            "NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, "
+            "thread_source TEXT, name TEXT)"
+        )
+        for tid, created, updated in (
+            (T1, a_start + 0.4, b_start + 9),
+            (T3, b_start + 0.4, b_start + 5),
+        ):
+            conn.execute(
+                "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
+                (
+                    tid,
+                    int(created),
+                    int(updated),
+                    str(proc.cwd),
+                    int(created * 1000),
+                    int(updated * 1000),
+                ),
+            )
+        conn.commit()
+        conn.close()
+        a = found(proc, a_proc.pid, a_start, [])
+        b = found(proc, b_proc.pid, b_start, [])
+        assert find(proc, b) == (T3, "threads-db")
+        assert find(proc, a) == (T1, "threads-db")
+        assert find(proc, a, {T3: b_proc.pid}) == (T1, "threads-db")
+        assert find(proc, b, {T1: a_proc.pid}) == (T3, "threads-db")
+    finally:
+        for p in (a_proc, b_proc):
+            p.kill()
+            p.wait()

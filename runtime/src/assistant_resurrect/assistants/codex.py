@@ -28,6 +28,9 @@ Session ID strategies, in evidence order (first answer wins; 0.169.0):
 3. `threads-db`: the `threads` table of the newest `state_<N>.sqlite`: the
    thread of this cwd most recently updated since the process started (for
    `resume --last` without a new message: the newest thread of this cwd);
+   when other Codex sessions of this user work in the same cwd, the threads
+   created while this one was the newest of them come first (the newest
+   update may be the other pane's);
 4. `rollouts`: `sessions/YYYY/MM/DD/rollout-*.jsonl` written since the
    process started whose `session_meta` names this cwd;
 5. `session-tags`: `session-tags.jsonl` lines `{"pid": ..., "session": ...}`
@@ -609,6 +612,17 @@ class Codex(Assistant):
             ).fetchall()
             since = (found.start - _files.MTIME_SLACK) * 1000
             recent = [r for r in rows if max(r[1] or 0, r[2] or 0) >= since]
+            others = _files.other_sessions(
+                ctx, found, self, ("codex", "node"), lambda pid, _: ctx.snap.cwd(pid) == cwd
+            )
+            if others:
+                # Other Codex sessions of this user share the folder, so the
+                # newest update may be theirs. A thread created while this was
+                # the newest of them (since its start, before the next one
+                # started) is its own: those first, each group newest first.
+                until = min((s for s in others if s > found.start), default=None)
+                end = until * 1000 if until is not None else float("inf")
+                recent.sort(key=lambda r: not since <= (r[1] or 0) < end)
             # The thread of this cwd most recently created or updated since the
             # process started (the rows come most recently updated first).
             for sid, _, _ in recent:
