@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -411,62 +411,98 @@ def test_another_users_codex_does_not_shift_the_pairing(
             p.wait()
 
 
-def test_two_tuis_in_one_directory_without_log_evidence_keep_their_own_threads(
-    proc: Proc, tmp_path: Path
-) -> None:
-    """Two Codex TUIs of this user in one directory, no log database (the
-    pairing found nothing): the threads table alone decides. A spoke last, so
-    its thread was updated last; by update time alone B (saved first) took A's
-    thread and the two panes swapped (a real-CLI run under load). A thread
-    created while a TUI was the newest in the folder is its own."""
+def _sleepers(tmp_path: Path, cwd: Path, argvs: list[list[str]]) -> list[Any]:
+    """Stand-in Codex processes (a copy of sleep named codex) in `cwd`, started
+    0.3 s apart, in order."""
     import shutil
     import subprocess
 
+    binary = tmp_path / "bin" / "codex"
+    binary.parent.mkdir(exist_ok=True)
+    shutil.copy("/bin/sleep", binary)
+    out = []
+    for argv in argvs:
+        out.append(subprocess.Popen([str(binary), *argv], cwd=cwd))
+        time.sleep(0.3)
+    return out
+
+
+def _threads(p: Proc, rows: list[tuple[str, float, float]]) -> None:
+    """The threads table with (id, created, updated) rows of p's directory."""
+    path = p.home / ".codex" / "state_5.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, created_at "
+        "INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, archived INTEGER "
+        "NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, "
+        "thread_source TEXT, name TEXT)"
+    )
+    for tid, created, updated in rows:
+        conn.execute(
+            "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
+            (tid, int(created), int(updated), str(p.cwd), int(created * 1000), int(updated * 1000)),
+        )
+    conn.commit()
+    conn.close()
+
+
+def test_two_tuis_in_one_directory_without_log_evidence_keep_their_own_threads(
+    proc: Proc, tmp_path: Path
+) -> None:
+    """Two plain Codex TUIs of this user in one directory and no log database
+    (the pairing has nothing): the threads table alone decides. Each TUI
+    starts its thread as it connects, so the threads were created in the
+    order the TUIs started, both after the second one started (a slow daemon
+    under load); A spoke last, so its thread was updated last. By update
+    time alone B, saved first, took A's thread and the panes swapped (a
+    real-CLI run under load)."""
     from assistant_resurrect import procs
 
-    binary = tmp_path / "bin" / "codex"
-    binary.parent.mkdir()
-    shutil.copy("/bin/sleep", binary)
-    a_proc = subprocess.Popen([str(binary), "600"], cwd=proc.cwd)
-    time.sleep(1.5)
-    b_proc = subprocess.Popen([str(binary), "601"], cwd=proc.cwd)
+    a_proc, b_proc = _sleepers(tmp_path, proc.cwd, [["600"], ["601"]])
     try:
-        time.sleep(0.3)
         snap = procs.snapshot()
         a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
-        path = proc.home / ".codex" / "state_5.sqlite"
-        path.parent.mkdir(parents=True)
-        conn = sqlite3.connect(path)
-        conn.execute(
-            "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, created_at "
-            "INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, archived INTEGER "
-            "NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, "
-            "thread_source TEXT, name TEXT)"
-        )
-        for tid, created, updated in (
-            (T1, a_start + 0.4, b_start + 9),
-            (T3, b_start + 0.4, b_start + 5),
-        ):
-            conn.execute(
-                "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
-                (
-                    tid,
-                    int(created),
-                    int(updated),
-                    str(proc.cwd),
-                    int(created * 1000),
-                    int(updated * 1000),
-                ),
-            )
-        conn.commit()
-        conn.close()
+        _threads(proc, [(T1, b_start + 1, b_start + 9), (T3, b_start + 2, b_start + 5)])
         a = found(proc, a_proc.pid, a_start, [])
         b = found(proc, b_proc.pid, b_start, [])
         assert find(proc, b) == (T3, "threads-db")
         assert find(proc, a) == (T1, "threads-db")
         assert find(proc, a, {T3: b_proc.pid}) == (T1, "threads-db")
         assert find(proc, b, {T1: a_proc.pid}) == (T3, "threads-db")
+        # Counter-check: a third thread of the folder since then (a `/new`):
+        # unsure which TUI made it, so the newest update wins as before.
+        _threads_add(proc, T2, b_start + 3, b_start + 10)
+        assert find(proc, b) == (T2, "threads-db")
     finally:
         for p in (a_proc, b_proc):
             p.kill()
             p.wait()
+
+
+def test_a_resumed_tui_in_the_folder_leaves_the_pairing_out(proc: Proc, tmp_path: Path) -> None:
+    """A `codex resume X` among them reopened an older thread: no pairing by
+    order, the newest update decides as before."""
+    from assistant_resurrect import procs
+
+    a_proc, b_proc = _sleepers(tmp_path, proc.cwd, [["600"], ["resume", T_OLD]])
+    try:
+        snap = procs.snapshot()
+        a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
+        # by order A would take T1; the newest update (T3) is taken instead
+        _threads(proc, [(T1, b_start + 1, b_start + 5), (T3, b_start + 2, b_start + 9)])
+        assert find(proc, found(proc, a_proc.pid, a_start, [])) == (T3, "threads-db")
+    finally:
+        for p in (a_proc, b_proc):
+            p.kill()
+            p.wait()
+
+
+def _threads_add(p: Proc, tid: str, created: float, updated: float) -> None:
+    conn = sqlite3.connect(p.home / ".codex" / "state_5.sqlite")
+    conn.execute(
+        "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
+        (tid, int(created), int(updated), str(p.cwd), int(created * 1000), int(updated * 1000)),
+    )
+    conn.commit()
+    conn.close()

@@ -28,9 +28,10 @@ Session ID strategies, in evidence order (first answer wins; 0.169.0):
 3. `threads-db`: the `threads` table of the newest `state_<N>.sqlite`: the
    thread of this cwd most recently updated since the process started (for
    `resume --last` without a new message: the newest thread of this cwd);
-   when other Codex sessions of this user work in the same cwd, the threads
-   created while this one was the newest of them come first (the newest
-   update may be the other pane's);
+   when other plain `codex` sessions of this user work in the same cwd and
+   as many threads of it were created since the first of them started, the
+   threads pair with the sessions in order (Codex starts a TUI's thread as
+   it connects; the newest update may be the other pane's);
 4. `rollouts`: `sessions/YYYY/MM/DD/rollout-*.jsonl` written since the
    process started whose `session_meta` names this cwd;
 5. `session-tags`: `session-tags.jsonl` lines `{"pid": ..., "session": ...}`
@@ -586,6 +587,40 @@ class Codex(Assistant):
         )
         return result
 
+    def _paired_by_birth(
+        self, ctx: Context, found: Found, cwd: str, rows: list[Any]
+    ) -> Optional[str]:
+        """Several plain `codex` sessions (no `resume`/`fork`) of this user in
+        `cwd`, and exactly as many threads of `cwd` (`rows`: id, created ms,
+        updated ms) created since the first of them started: the threads pair
+        with the sessions in order of creation and start (each TUI starts its
+        thread as it connects to the daemon, before its first message; by
+        update time alone the pane that spoke last took both). None when unsure
+        (counts differ, a resumed session, one session alone)."""
+        from assistant_resurrect.assistants.base import parse_launch
+
+        mine = {str(p) for p in (set(found.pids) | {found.pid})}
+        group: list[tuple[float, set[str]]] = []
+        for start, pids in self._live_sessions(ctx, ctx.snap.uid(found.pid)):
+            if not any(ctx.snap.cwd(int(p)) == cwd for p in pids):
+                continue
+            for p in pids:
+                launch = parse_launch(ctx.snap.argv(int(p)))
+                if launch is None or not self.match(launch):
+                    continue
+                if self._split(launch.args)[1] is not None:
+                    return None  # a resume or fork: its thread is older
+            group.append((start, pids))
+        at = next((i for i, (_, pids) in enumerate(group) if pids & mine), None)
+        if at is None or len(group) < 2:
+            return None
+        first = (group[0][0] - _files.MTIME_SLACK) * 1000
+        born = sorted((r for r in rows if (r[1] or 0) >= first), key=lambda r: r[1])
+        if len(born) != len(group):
+            return None
+        sid = str(born[at][0])
+        return sid if _files.unclaimed(ctx, found, sid) else None
+
     def id_from_threads(self, ctx: Context, found: Found) -> Optional[str]:
         cwd = self.session_cwd(found)
         path = self.state_db(ctx, found)
@@ -612,17 +647,9 @@ class Codex(Assistant):
             ).fetchall()
             since = (found.start - _files.MTIME_SLACK) * 1000
             recent = [r for r in rows if max(r[1] or 0, r[2] or 0) >= since]
-            others = _files.other_sessions(
-                ctx, found, self, ("codex", "node"), lambda pid, _: ctx.snap.cwd(pid) == cwd
-            )
-            if others:
-                # Other Codex sessions of this user share the folder, so the
-                # newest update may be theirs. A thread created while this was
-                # the newest of them (since its start, before the next one
-                # started) is its own: those first, each group newest first.
-                until = min((s for s in others if s > found.start), default=None)
-                end = until * 1000 if until is not None else float("inf")
-                recent.sort(key=lambda r: not since <= (r[1] or 0) < end)
+            paired = self._paired_by_birth(ctx, found, cwd, rows)
+            if paired is not None:
+                return paired
             # The thread of this cwd most recently created or updated since the
             # process started (the rows come most recently updated first).
             for sid, _, _ in recent:
