@@ -97,20 +97,27 @@ class Logs:
 
 
 def state_db(p: Proc, tids: list[str]) -> None:
+    """The threads table of p's directory, the threads created now, in order."""
+    now = time.time()
+    threads(p, [(tid, now + i / 1000, now + i / 1000) for i, tid in enumerate(tids)])
+
+
+def threads(p: Proc, rows: list[tuple[str, float, float]]) -> None:
+    """(id, created, updated) rows of p's directory added to the threads table
+    of ~/.codex/state_5.sqlite (made with Codex 0.169's columns if need be)."""
     path = p.home / ".codex" / "state_5.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path)
     conn.execute(
-        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, created_at "
-        "INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, archived INTEGER "
-        "NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, thread_source TEXT, "
-        "name TEXT)"
+        "CREATE TABLE IF NOT EXISTS threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, "
+        "created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, "
+        "archived INTEGER NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, "
+        "thread_source TEXT, name TEXT)"
     )
-    now = time.time()
-    for i, tid in enumerate(tids):
+    for tid, created, updated in rows:
         conn.execute(
             "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
-            (tid, int(now), int(now), str(p.cwd), int(now * 1000) + i, int(now * 1000) + i),
+            (tid, int(created), int(updated), str(p.cwd), int(created * 1000), int(updated * 1000)),
         )
     conn.commit()
     conn.close()
@@ -427,26 +434,6 @@ def _sleepers(tmp_path: Path, cwd: Path, argvs: list[list[str]]) -> list[Any]:
     return out
 
 
-def _threads(p: Proc, rows: list[tuple[str, float, float]]) -> None:
-    """The threads table with (id, created, updated) rows of p's directory."""
-    path = p.home / ".codex" / "state_5.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, created_at "
-        "INTEGER NOT NULL, updated_at INTEGER NOT NULL, cwd TEXT NOT NULL, archived INTEGER "
-        "NOT NULL DEFAULT 0, created_at_ms INTEGER, updated_at_ms INTEGER, "
-        "thread_source TEXT, name TEXT)"
-    )
-    for tid, created, updated in rows:
-        conn.execute(
-            "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
-            (tid, int(created), int(updated), str(p.cwd), int(created * 1000), int(updated * 1000)),
-        )
-    conn.commit()
-    conn.close()
-
-
 def test_two_tuis_in_one_directory_without_log_evidence_keep_their_own_threads(
     proc: Proc, tmp_path: Path
 ) -> None:
@@ -463,7 +450,7 @@ def test_two_tuis_in_one_directory_without_log_evidence_keep_their_own_threads(
     try:
         snap = procs.snapshot()
         a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
-        _threads(proc, [(T1, b_start + 1, b_start + 9), (T3, b_start + 2, b_start + 5)])
+        threads(proc, [(T1, b_start + 1, b_start + 9), (T3, b_start + 2, b_start + 5)])
         a = found(proc, a_proc.pid, a_start, [])
         b = found(proc, b_proc.pid, b_start, [])
         assert find(proc, b) == (T3, "threads-db")
@@ -472,7 +459,7 @@ def test_two_tuis_in_one_directory_without_log_evidence_keep_their_own_threads(
         assert find(proc, b, {T1: a_proc.pid}) == (T3, "threads-db")
         # Counter-check: a third thread of the folder since then (a `/new`):
         # unsure which TUI made it, so the newest update wins as before.
-        _threads_add(proc, T2, b_start + 3, b_start + 10)
+        threads(proc, [(T2, b_start + 3, b_start + 10)])
         assert find(proc, b) == (T2, "threads-db")
     finally:
         for p in (a_proc, b_proc):
@@ -490,19 +477,9 @@ def test_a_resumed_tui_in_the_folder_leaves_the_pairing_out(proc: Proc, tmp_path
         snap = procs.snapshot()
         a_start, b_start = snap.procs[a_proc.pid].start, snap.procs[b_proc.pid].start
         # by order A would take T1; the newest update (T3) is taken instead
-        _threads(proc, [(T1, b_start + 1, b_start + 5), (T3, b_start + 2, b_start + 9)])
+        threads(proc, [(T1, b_start + 1, b_start + 5), (T3, b_start + 2, b_start + 9)])
         assert find(proc, found(proc, a_proc.pid, a_start, [])) == (T3, "threads-db")
     finally:
         for p in (a_proc, b_proc):
             p.kill()
             p.wait()
-
-
-def _threads_add(p: Proc, tid: str, created: float, updated: float) -> None:
-    conn = sqlite3.connect(p.home / ".codex" / "state_5.sqlite")
-    conn.execute(
-        "INSERT INTO threads VALUES (?, '', ?, ?, ?, 0, ?, ?, 'user', NULL)",
-        (tid, int(created), int(updated), str(p.cwd), int(created * 1000), int(updated * 1000)),
-    )
-    conn.commit()
-    conn.close()
