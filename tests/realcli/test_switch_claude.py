@@ -78,12 +78,19 @@ def start(crash: Crash, pane: str, command: str = "claude") -> int:
 def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
     """Send a message; the ID of the transcript it went into, once answered."""
     crash.send(pane, text)
+
+    def seen() -> str:
+        files = sorted(p.name for p in transcripts(crash.real, cwd).glob("*.jsonl"))
+        return f"{crash.capture(pane)}\ntranscripts: {files}"
+
+    # A loaded rehearsal timed out at 30 s with the reply on screen and no
+    # transcript holding it; the failure now lists the transcripts too.
     return str(
         wait_for(
             lambda: holding(crash.real, cwd, text),
-            30,
+            90,
             f"{text!r} answered in a transcript",
-            on_fail=lambda: crash.capture(pane),
+            on_fail=seen,
         )
     )
 

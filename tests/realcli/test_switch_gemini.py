@@ -126,7 +126,10 @@ def say(crash: Crash, pane: str, text: str) -> str:
         try:
             return str(wait_for(lambda: holding(crash.real, text), 10, f"{text!r} answered"))
         except AssertionError:
-            crash.keys(pane, "Enter")
+            if text in crash.capture(pane):
+                crash.keys(pane, "Enter")
+            else:  # typed while Gemini redrew (after /clear, under load): lost, type again
+                crash.send(pane, text)
     return str(
         wait_for(
             lambda: holding(crash.real, text),
