@@ -53,16 +53,22 @@ def transcripts(real: RealEnv, cwd: Path) -> Path:
 
 
 def holding(real: RealEnv, cwd: Path, text: str) -> Optional[str]:
-    """The session ID whose transcript (Claude's store) holds `text` and a reply
-    after it; None while there is none."""
+    """The session ID whose transcript (Claude's store) holds `text`; None while
+    there is none. (Its reply is not required there: two rehearsals saw the
+    reply on screen and a transcript without it for 90 s.)"""
     hits = []
     for path in sorted(transcripts(real, cwd).glob("*.jsonl")):
-        data = path.read_text(errors="replace")
-        at = data.find(text)
-        if at >= 0 and REPLY in data[at:]:
+        if json.dumps(text) in path.read_text(errors="replace"):
             hits.append(path.stem)
     assert len(hits) <= 1, f"{text!r} is in several transcripts: {hits}"
     return hits[0] if hits else None
+
+
+def replied(crash: Crash, pane: str, text: str) -> bool:
+    """Claude's reply is on screen below the last `text` typed."""
+    screen = crash.capture(pane)
+    at = screen.rfind(text)
+    return at >= 0 and REPLY in screen[at:]
 
 
 def start(crash: Crash, pane: str, command: str = "claude") -> int:
@@ -83,16 +89,14 @@ def say(crash: Crash, pane: str, cwd: Path, text: str) -> str:
         files = sorted(p.name for p in transcripts(crash.real, cwd).glob("*.jsonl"))
         return f"{crash.capture(pane)}\ntranscripts: {files}"
 
-    # A loaded rehearsal timed out at 30 s with the reply on screen and no
-    # transcript holding it; the failure now lists the transcripts too.
-    return str(
-        wait_for(
-            lambda: holding(crash.real, cwd, text),
-            90,
-            f"{text!r} answered in a transcript",
-            on_fail=seen,
-        )
+    sid = wait_for(
+        lambda: holding(crash.real, cwd, text),
+        60,
+        f"{text!r} in a transcript",
+        on_fail=seen,
     )
+    wait_for(lambda: replied(crash, pane, text), 60, f"{text!r} answered", on_fail=seen)
+    return str(sid)
 
 
 def switched(crash: Crash, pid: int, old: str, source: str) -> str:
