@@ -103,6 +103,7 @@ def _chain(s: Session) -> dict:
         "target": entry.resolve(),
         "venv_owner": owner(home / ".local/share/assistant-resurrect/venv"),
         "target_owner": owner(entry.resolve()) if entry.exists() else None,
+        "first_line": entry.read_bytes().split(b"\n", 1)[0] if entry.exists() else None,
         "opencode": plugin.read_bytes() if plugin.exists() else None,
         "opencode_owner": owner(plugin) if plugin.exists() else None,
     }
@@ -179,6 +180,9 @@ def test_install_agent_entry_point(chain):
     assert entry["venv_owner"] == user
     assert entry["target_owner"] == user
     assert len(chain["installed"]["build_dirs"]) == 1
+    # the agent's launcher, not pip's console script: Python without site nor PYTHON*
+    venv_python = str(entry["target"].parent / "python").encode()
+    assert entry["first_line"] == b"#!" + venv_python + b" -IS", entry["first_line"]
 
 
 def test_install_plugins_cloned_at_the_given_version(chain, role_session):
