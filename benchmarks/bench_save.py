@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Benchmark of the save hook: `assistant-resurrect save LAYOUT` (the installed
-console script, as tmux-resurrect's post-save-layout hook runs it) against the
-floor of the same job: one `tmux list-panes -a -F ...` plus one
-`ps -eo pid=,ppid=,args=`.
+entry point, as tmux-resurrect's post-save-layout hook runs it: inside the
+server, its sentinel running, which serves the save) against the floor of the
+same job: one `tmux list-panes -a -F ...` plus one `ps -eo pid=,ppid=,args=`.
+The cold save (`-L SOCKET save LAYOUT`, never served: the first save of a
+server, before its sentinel starts) is timed in the same rounds.
 
 For each scenario (P panes, A of them running an assistant) a tmux server is
 started on a private socket, W warm-up saves are run, then R rounds, each
@@ -21,8 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -58,6 +62,8 @@ COLUMNS = (
     "floor_min_ms",
     "floor_max_ms",
     "ratio",
+    "cold_median_ms",
+    "cold_ratio",
     "save_cpu_median_ms",
     "peak_rss_kb",
     "sessions",
@@ -113,18 +119,25 @@ def bench(
         server.write_state_files()
         layout = server.rdir / LAYOUT
         layout.write_text("")
-        save_argv = [str(agent), "-L", server.socket, "save", str(layout)]
+        # The hook as tmux-resurrect runs it: inside the server ($TMUX), no -L; the
+        # server's sentinel runs (as after any save-finish) and serves it. The cold
+        # save (-L: never served) is timed in the same rounds.
+        hook_env = dict(server.env, TMUX=server.tmux_env())
+        sentinel = start_sentinel(agent, server, hook_env)
+        save_argv = [str(agent), "save", str(layout)]
+        cold_argv = [str(agent), "-L", server.socket, "save", str(layout)]
         floor_argvs = (
             [server.tmux, "-L", server.socket, "list-panes", "-a", "-F", FLOOR_FORMAT],
             ["ps", "-eo", "pid=,ppid=,args="],
         )
-        base_argv = [str(baseline), *save_argv[1:]] if baseline else None
+        base_argv = [str(baseline), *cold_argv[1:]] if baseline else None
         env = dict(server.env)
         for _ in range(warmup):
-            for argv in (save_argv, base_argv):
-                r = timed(argv, env) if argv else None
+            for argv, e in ((save_argv, hook_env), (cold_argv, env), (base_argv, env)):
+                r = timed(argv, e) if argv else None
                 if r is not None and r.status != 0:
                     raise RuntimeError(f"save failed ({r.status}): {r.stderr.decode()}")
+        cold_ms: list[float] = []
         base_ms: list[float] = []
         base_cpu: list[float] = []
         save_ms: list[float] = []
@@ -140,19 +153,21 @@ def bench(
             if base_argv is not None:
                 # paired with the save below, in alternating order
                 if i % 2:
-                    s = timed(save_argv, env)
+                    s = timed(save_argv, hook_env)
                     b = timed(base_argv, env)
                 else:
                     b = timed(base_argv, env)
-                    s = timed(save_argv, env)
+                    s = timed(save_argv, hook_env)
                 if b.status != 0:
                     raise RuntimeError(f"baseline save failed: {b.stderr.decode()}")
                 base_ms.append(b.ms)
                 base_cpu.append(b.cpu_ms)
             else:
-                s = timed(save_argv, env)
-            if s.status != 0:
-                raise RuntimeError(f"save failed ({s.status}): {s.stderr.decode()}")
+                s = timed(save_argv, hook_env)
+            c = timed(cold_argv, env)
+            if s.status != 0 or c.status != 0:
+                raise RuntimeError(f"save failed ({s.status}): {(s.stderr + c.stderr).decode()}")
+            cold_ms.append(c.ms)
             sessions, with_id = check_sidecar(server)
             if sessions != assistants:
                 raise RuntimeError(f"saved {sessions} sessions, expected {assistants}")
@@ -177,7 +192,12 @@ def bench(
                 }
             )
         procs = count_processes()
+        served = sentinel_log(server)
+        if "served save 1:" not in served or "save not served" in served:
+            raise RuntimeError(f"the sentinel did not serve the saves:\n{served}")
     finally:
+        sentinel.kill()
+        sentinel.wait()
         server.kill()
     sm, smin, smax = stats(save_ms)
     fm, fmin, fmax = stats(floor_ms)
@@ -193,6 +213,8 @@ def bench(
         "floor_min_ms": round(fmin, 1),
         "floor_max_ms": round(fmax, 1),
         "ratio": round(sm / fm, 2),
+        "cold_median_ms": round(stats(cold_ms)[0], 1),
+        "cold_ratio": round(stats(cold_ms)[0] / fm, 2),
         "save_cpu_median_ms": round(stats(cpu)[0], 1),
         "peak_rss_kb": max(rss),
         "sessions": sessions,
@@ -210,10 +232,29 @@ def bench(
         )
     log(
         f"{panes}x{assistants}: save {sm:.1f} ms (min {smin:.1f}, max {smax:.1f}), floor "
-        f"{fm:.1f} ms, ratio {sm / fm:.2f}, peak RSS {max(rss) / 1024:.1f} MiB, "
+        f"{fm:.1f} ms, ratio {sm / fm:.2f} (cold {stats(cold_ms)[0]:.1f} ms), "
+        f"peak RSS {max(rss) / 1024:.1f} MiB, "
         f"sessions {sessions} ({with_id} with the right ID)"
     )
     return row, raw
+
+
+def start_sentinel(agent: Path, server: Server, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The server's sentinel (as save-finish starts it), once it listens."""
+    proc = subprocess.Popen([str(agent), "sentinel"], env=env, stdin=subprocess.DEVNULL)
+    sock = server.state / "served" / f"save-{server.tmux_env().split(',')[1]}.sock"
+    deadline = time.monotonic() + 30
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the sentinel does not listen:\n{sentinel_log(server)}")
+        time.sleep(0.05)
+    return proc
+
+
+def sentinel_log(server: Server) -> str:
+    path = server.state / "assistant-events.log"
+    return path.read_text() if path.exists() else "(no sentinel log)"
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
@@ -224,6 +265,7 @@ def markdown(rows: list[dict[str, object]]) -> str:
         "save median ms (min-max)",
         "floor median ms (min-max)",
         "save/floor",
+        "cold save ms (/floor)",
         "save CPU ms",
         "peak RSS MiB",
         "sessions saved",
@@ -237,6 +279,7 @@ def markdown(rows: list[dict[str, object]]) -> str:
             f"{r['save_median_ms']} ({r['save_min_ms']}-{r['save_max_ms']})",
             f"{r['floor_median_ms']} ({r['floor_min_ms']}-{r['floor_max_ms']})",
             f"{r['ratio']}x",
+            f"{r['cold_median_ms']} ({r['cold_ratio']}x)",
             r["save_cpu_median_ms"],
             f"{int(r['peak_rss_kb']) / 1024:.1f}",  # type: ignore[call-overload]
             f"{r['sessions']} (IDs: {r['sessions_with_id']})",

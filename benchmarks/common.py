@@ -58,8 +58,9 @@ def agent_from(opts: argparse.Namespace) -> Path:
 
 
 def install_agent(venv: Path, python: str = "/usr/bin/python3") -> Path:
-    """A virtualenv made from `python` with `pip install runtime/` (not editable);
-    the path of its console script. An existing venv gets the current tree."""
+    """A virtualenv made from `python` with `pip install runtime/` (not editable)
+    and the agent's launcher written over pip's console script, as the role
+    installs it; the path of that entry point. An existing venv gets the current tree."""
     if not (venv / "bin" / "python").exists():
         log(f"creating virtualenv {venv} from {python}")
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
@@ -79,6 +80,12 @@ def install_agent(venv: Path, python: str = "/usr/bin/python3") -> Path:
             *deps,
             str(ROOT / "runtime"),
         ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    # as the role does: the agent's launcher (Python -I -S) over pip's script
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-m", "assistant_resurrect.launcher"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -390,6 +397,11 @@ class Server:
             path = self.state / f"{a.tool}-{a.pid}.json"
             path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
             path.chmod(0o600)
+
+    def tmux_env(self) -> str:
+        """$TMUX as tmux sets it for a hook of this server: socket path, pid, session."""
+        out = self.cmd("display-message", "-p", "#{socket_path},#{pid}").strip()
+        return f"{out},0"
 
     def kill(self) -> None:
         """Stop the server and wait until it is gone (its socket answers no more)."""

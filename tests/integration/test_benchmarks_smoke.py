@@ -26,6 +26,8 @@ COLUMNS = [
     "floor_min_ms",
     "floor_max_ms",
     "ratio",
+    "cold_median_ms",
+    "cold_ratio",
     "save_cpu_median_ms",
     "peak_rss_kb",
     "sessions",
@@ -69,6 +71,7 @@ def test_save_benchmark_tiny(tmp_path: Path) -> None:
     assert int(row["sessions"]) == 3
     assert int(row["sessions_with_id"]) == 3
     assert float(row["save_median_ms"]) > 0 and float(row["floor_median_ms"]) > 0
+    assert float(row["cold_median_ms"]) > 0  # the save never served, timed beside it
     with open(out / "save_runs.csv", newline="") as fh:
         runs = list(csv.DictReader(fh))
     assert len(runs) == 2 and all(r["sessions"] == "3" for r in runs)

@@ -14,6 +14,7 @@ PKG = "assistant_resurrect"
 # `assistants` layer: the registry imports its modules, modules import helpers).
 LAYERS: list[tuple[str, ...]] = [
     ("", "errors", "records", "log", "spawn", "tmuxfmt", "capture", "command", "trust"),
+    ("served",),
     ("paths", "fileio", "procs_linux", "procs_psutil", "session"),
     ("procs",),
     ("settings", "statefiles", "store"),
@@ -29,10 +30,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("guards", "pending", "hooks", "doctor", "watch"),
     ("events",),
     ("planner", "save"),
+    ("saveserver",),
     ("typist", "status", "status_json", "sentinel"),
     ("attach",),
     ("restore",),
-    ("cli",),
+    ("cli", "launcher"),
     ("__main__",),
 ]
 LAYER = {m: i for i, layer in enumerate(LAYERS) for m in layer}

@@ -7,12 +7,11 @@ import stat
 from pathlib import Path
 
 from assistant_resurrect.errors import StateDirError
+from assistant_resurrect.served import STATE_DIR_ENV, state_dir_location
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
     from typing import Optional
-
-STATE_DIR_ENV = "TMUX_ASSISTANT_RESURRECT_DIR"
 
 
 def home() -> str:
@@ -50,15 +49,9 @@ def resurrect_dir(option_value: Optional[str]) -> Path:
 
 def state_dir_path() -> Path:
     """$TMUX_ASSISTANT_RESURRECT_DIR, else $XDG_RUNTIME_DIR/assistant-resurrect,
-    else ${TMPDIR:-/tmp}/assistant-resurrect-<uid>."""
-    explicit = os.environ.get(STATE_DIR_ENV)
-    if explicit:
-        return Path(explicit)
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        return Path(runtime) / "assistant-resurrect"
-    tmp = os.environ.get("TMPDIR") or "/tmp"
-    return Path(tmp) / f"assistant-resurrect-{os.getuid()}"
+    else ${TMPDIR:-/tmp}/assistant-resurrect-<uid> (the rule is in served.py:
+    the save hook's fast path finds the dir before pathlib is imported)."""
+    return Path(state_dir_location())
 
 
 def check_state_dir(path: Path) -> None:

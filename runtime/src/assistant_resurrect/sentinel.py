@@ -40,7 +40,7 @@ import os
 import time
 from pathlib import Path
 
-from assistant_resurrect import paths
+from assistant_resurrect import paths, saveserver
 
 # (re-exported: the commands and tests use them from here too)
 from assistant_resurrect.events import (
@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from typing import Optional
 
     from assistant_resurrect.log import Log
+    from assistant_resurrect.saveserver import SaveServer
     from assistant_resurrect.tmux import Tmux
 
 
@@ -163,10 +164,13 @@ def busy(tmux: Tmux, scripts: list[str]) -> Optional[str]:
     return None
 
 
-def save_now(script: str, socket: str, server_pid: str, log: Log) -> bool:
+def save_now(
+    script: str, socket: str, server_pid: str, log: Log, server: Optional[SaveServer] = None
+) -> bool:
     """Run tmux-resurrect's save script quietly against this server; stopped (its
     whole process group) if the server dies meanwhile, so that it never saves a
-    new server started on the same socket."""
+    new server started on the same socket. Its post-save-layout hook is served
+    meanwhile (`server`)."""
     import signal
     import subprocess
 
@@ -196,7 +200,7 @@ def save_now(script: str, socket: str, server_pid: str, log: Log) -> bool:
                 + ("the server is gone" if not _alive(int(server_pid)) else "too slow")
             )
             return False
-        time.sleep(0.1)
+        pause(server, 0.1)
     err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace").strip()
     if proc.returncode != 0:
         lines = err.splitlines()
@@ -269,6 +273,34 @@ def run(tmux: Tmux) -> int:
     files = watched(home)
     listed_at = time.time_ns()
     log(f"sentinel {os.getpid()} for server {server_pid}: watching {len(files) + 1} paths")
+    server = saveserver.start(str(state), socket, server_pid, log)
+    try:
+        return _watch(tmux, state, log, socket, server_pid, home, files, listed_at, started, server)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def pause(server: Optional[SaveServer], seconds: float) -> None:
+    """Sleep, serving the saves the hooks ask for meanwhile (saveserver.py)."""
+    if server is None:
+        time.sleep(seconds)
+    else:
+        server.wait(seconds)
+
+
+def _watch(
+    tmux: Tmux,
+    state: Path,
+    log: Log,
+    socket: str,
+    server_pid: str,
+    home: str,
+    files: list[str],
+    listed_at: int,
+    started: float,
+    server: Optional[SaveServer],
+) -> int:
     last = signature(state, files)
     first_change = last_change = 0.0
     # A change made while this process started (after the save that started it,
@@ -283,7 +315,7 @@ def run(tmux: Tmux) -> int:
     waited = ""
     saves = 0
     while True:
-        time.sleep(POLL)
+        pause(server, POLL)
         now = time.monotonic()
         if not _alive(int(server_pid)):
             log(f"sentinel {os.getpid()}: server {server_pid} is gone; {saves} event save(s)")
@@ -341,6 +373,6 @@ def run(tmux: Tmux) -> int:
                 log(f"cannot tell whether the sessions changed ({exc}); saving")
         hooked = False
         before = time.monotonic()
-        if save_now(script, socket, server_pid, log):
+        if save_now(script, socket, server_pid, log, server):
             saves += 1
             log(f"event save {saves} done in {time.monotonic() - before:.2f} s")
