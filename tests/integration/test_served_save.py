@@ -180,6 +180,25 @@ def test_another_environment_is_saved_by_the_hook_itself(
     assert running_sentinel.poll() is None
 
 
+def test_a_sentinel_of_another_build_makes_way(
+    panes: Server, agent: Agent, running_sentinel: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    """After an upgrade the hooks run the new build: the old sentinel refuses
+    them, and stops, so that the next save-finish starts one of the new build."""
+    other = tmp_path / "other-build"
+    (other / "assistant_resurrect").parent.mkdir()
+    os.symlink(RUNTIME_SRC / "assistant_resurrect", other / "assistant_resurrect")
+    layout = agent.fake_layout("20261203T100250")
+    env = dict(hook_env(panes), PYTHONPATH=str(other))
+    # the same environment but for the package folder: PYTHONPATH names it for both
+    r = hook_save(env, layout)
+    assert r.returncode == 0, r.stderr
+    assert [s[2] for s in sessions_of(agent, layout)] == sorted([A, B])
+    running_sentinel.wait(timeout=30)
+    assert "another build of the agent runs the hooks now; stopping" in events_log()
+    assert not socket_file(panes).exists()
+
+
 def fake_listener(path: Path, reply: Callable[[socket.socket], None]) -> socket.socket:
     """Something listening where the sentinel would, answering with `reply`."""
     listener = socket.socket(socket.AF_UNIX)
@@ -286,8 +305,8 @@ def request(**change: Any) -> list[bytes]:
         ({"env": {b"SHLVL": b"9", b"TMUX_PANE": b"%3", b"_": b"/bin/x"}}, None),
         ({"layout": b""}, None),
         ({"magic": b"something else"}, "not a save request"),
-        ({"version": b"0.0.1"}, "the agent 0.0.1 asked"),
-        ({"package": b"/elsewhere/assistant_resurrect"}, "another build"),
+        ({"version": b"0.0.1"}, "another build of the agent asked: 0.0.1"),
+        ({"package": b"/elsewhere/assistant_resurrect"}, "another build of the agent asked"),
         ({"tmux": b"/tmp/tmux-0/other,4242,0"}, "another tmux server"),
         ({"tmux": b"/tmp/tmux-0/default,4343,0"}, "another tmux server"),
         ({"layout": b"relative.txt"}, "a relative layout path"),

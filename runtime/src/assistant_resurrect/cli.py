@@ -82,6 +82,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         sys.stdout.write(USAGE)
         return 0 if args else 2
     cmd, rest = args[0], args[1:]
+    if cmd == "save" and socket_name is None and socket_path is None and len(rest) <= 1:
+        # The sentinel of this server does the save when it can (served.py):
+        # nothing more to import here.
+        from assistant_resurrect.served import try_save
+
+        served = try_save(rest[0] if rest else None)
+        if served is not None:
+            return served if argv is not None else _exit_now(served)
     if cmd in ("save", "save-finish", "hook"):
         # Short-lived hooks free everything at exit: no cyclic garbage
         # collection passes during the imports and the process walk (~2 ms).
@@ -111,15 +119,6 @@ def main(argv: Optional[list[str]] = None) -> int:
 
             print(f"assistant-resurrect {__version__}")
             return 0
-
-        if cmd == "save" and socket_name is None and socket_path is None and len(rest) <= 1:
-            # The sentinel of this server does the save when it can (served.py):
-            # nothing more to import here.
-            from assistant_resurrect.served import try_save
-
-            served = try_save(rest[0] if rest else None)
-            if served is not None:
-                return served if argv is not None else _exit_now(served)
 
         from assistant_resurrect.tmux import Tmux
 

@@ -125,6 +125,19 @@ def prefetch(snap: Snapshot, uid: Optional[int] = None) -> None:
                 continue
 
 
+def warm(snap: Snapshot, server_pid: Optional[int] = None) -> None:
+    """Read now what the save will read of each assistant `prefetch` found (its
+    environment and cwd, kept in the snapshot): the save runs this while tmux
+    still prints the listing. Only the panes of the server `server_pid` when it
+    is known (another server's assistants are not saved by this save)."""
+    mine = set(snap.children.get(server_pid, ())) if server_pid else None
+    for (pane_pid, _uid), (found, _foreign) in list(snap.detected.items()):
+        if found is None or (mine is not None and pane_pid not in mine):
+            continue
+        snap.environ(found.pid)
+        snap.cwd(found.pid)
+
+
 def foreign_message(where: str, tool: str, pid: int, other: tuple[int, int], me: int) -> str:
     """The save log's line for an assistant that is not the user's own."""
     by, owner = other

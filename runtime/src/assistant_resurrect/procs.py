@@ -48,7 +48,7 @@ def read_proc(pid: int) -> Optional[Proc]:
 
 
 class Snapshot(Record):
-    _fields = ("procs", "children", "_argv", "_environ")
+    _fields = ("procs", "children", "_argv", "_environ", "_cwd")
     # `detected`: what detect.prefetch found per (pane pid, uid), each taken
     # once by detect.in_pane.
     __slots__ = (*_fields, "detected")
@@ -63,6 +63,7 @@ class Snapshot(Record):
         self.children: dict[int, list[int]] = {} if children is None else children
         self._argv: dict[int, list[str]] = {} if _argv is None else _argv
         self._environ: dict[int, dict[str, str]] = {}
+        self._cwd: dict[int, Optional[str]] = {}
         # (detect.Detected or None, foreign) per (pane pid, uid); detect sits above
         self.detected: dict[tuple[int, int], Any] = {}
 
@@ -78,7 +79,11 @@ class Snapshot(Record):
         return cached
 
     def cwd(self, pid: int) -> Optional[str]:
-        return backend().cwd(pid)
+        """The working directory of `pid` (None when unreadable), read on first ask."""
+        if pid in self._cwd:
+            return self._cwd[pid]
+        cached = self._cwd[pid] = backend().cwd(pid)
+        return cached
 
     def environ(self, pid: int) -> dict[str, str]:
         """The environment of `pid` ({} when unreadable), read on first ask

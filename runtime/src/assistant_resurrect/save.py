@@ -224,6 +224,12 @@ def carried_waiting(
     return out
 
 
+def server_pid() -> Optional[int]:
+    """The pid of the tmux server named in $TMUX (the hook's), or None."""
+    parts = os.environ.get("TMUX", "").split(",")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
 def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
     # The process table is read, and every tmux server's panes searched, while
     # tmux prints the pane listing (the hook started it before importing this
@@ -232,6 +238,7 @@ def save(tmux: Tmux, layout_arg: Optional[str]) -> int:
     # one created after the listing.
     snap = procs.snapshot()
     detect.prefetch(snap)
+    detect.warm(snap, server_pid())
     panes = tmux.list_panes()
     if layout_arg:
         layout = Path(layout_arg)

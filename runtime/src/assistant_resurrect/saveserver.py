@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from assistant_resurrect.log import Log
 
 MAX_REQUEST = 1 << 20
+OTHER_BUILD = "another build of the agent asked"
 READ_TIMEOUT = 2.0  # a client sends its request at once
 
 
@@ -46,9 +47,9 @@ def refusal(fields: list[bytes], socket_path: str, server_pid: str) -> Optional[
 
     version, package, _cwd, layout, tmux = fields[1:6]
     if version.decode(errors="replace") != __version__:
-        return f"the agent {version.decode(errors='replace')} asked, this is {__version__}"
+        return f"{OTHER_BUILD}: {version.decode(errors='replace')}, this is {__version__}"
     if os.fsdecode(package) != served.package_dir():
-        return "another build of the agent asked"
+        return f"{OTHER_BUILD} (installed at {os.fsdecode(package)})"
     parts = os.fsdecode(tmux).split(",")
     if len(parts) < 2 or parts[0] != socket_path or parts[1] != server_pid:
         return "a save for another tmux server"
@@ -76,6 +77,9 @@ class SaveServer:
         self.log = log
         self.refused: set[str] = set()
         self.served = 0
+        # Another build of the agent asked (the role installed a new one): this
+        # sentinel should make way for one of that build (save-finish starts it).
+        self.outdated = False
         self.name = served.socket_name(server_pid)
         folder = os.path.join(state, served.SOCKET_DIR)
         with contextlib.suppress(FileExistsError):
@@ -149,6 +153,8 @@ class SaveServer:
             data += chunk
         fields = bytes(data).split(b"\0")
         why = refusal(fields, self.socket_path, self.server_pid)
+        if why is not None and why.startswith(OTHER_BUILD):
+            self.outdated = True
         if why is not None:
             if why not in self.refused:
                 self.refused.add(why)

@@ -317,6 +317,12 @@ def _watch(
     while True:
         pause(server, POLL)
         now = time.monotonic()
+        if server is not None and server.outdated:
+            log(
+                f"sentinel {os.getpid()}: another build of the agent runs the hooks now; "
+                "stopping (the next save-finish starts one of that build)"
+            )
+            return 0
         if not _alive(int(server_pid)):
             log(f"sentinel {os.getpid()}: server {server_pid} is gone; {saves} event save(s)")
             return 0
