@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import pytest
 
+import assistant_resurrect.tmux as tmux_mod
 from assistant_resurrect import detect, procs
 from assistant_resurrect import save as save_mod
 from assistant_resurrect.procs import Proc, Snapshot
@@ -151,15 +152,60 @@ def test_save_reads_processes_and_searches_panes_before_waiting_for_tmux(
         calls.append("prefetch")
         real_prefetch(snap)
 
+    real_warm = detect.warm
+
+    def recorded_warm(snap: Snapshot, server_pid: Any = None) -> None:
+        calls.append("warm")
+        real_warm(snap, server_pid)
+
     monkeypatch.setattr(procs, "snapshot", fake_snapshot)
     monkeypatch.setattr(detect, "prefetch", recorded_prefetch)
+    monkeypatch.setattr(detect, "warm", recorded_warm)
     rdir = tmp_path / "resurrect"
     rdir.mkdir(mode=0o700)
     layout = rdir / "tmux_resurrect_20260101T000000.txt"
     layout.write_text("")
     assert save_mod.save(FakeTmux(calls), str(layout)) == 0  # type: ignore[arg-type]
-    assert calls == ["snapshot", "prefetch", "list_panes"]
+    assert calls == ["snapshot", "prefetch", "warm", "list_panes"]
     assert (rdir / "assistant_resurrect_20260101T000000.json").is_file()
+
+
+def test_the_saves_listing_asks_tmux_for_no_foreground_command_nor_cwd() -> None:
+    """tmux reads /proc for each pane's foreground command and cwd; only restore
+    needs them. The save command prefetches the shorter listing, and panes
+    parsed from it read "" there."""
+    script = """
+import sys
+from assistant_resurrect import cli
+import assistant_resurrect.save, assistant_resurrect.tmux
+
+asked = []
+class T:
+    def __init__(self, **kw): pass
+    def prefetch_panes(self, fields=None): asked.append(fields)
+
+assistant_resurrect.tmux.Tmux = T
+assistant_resurrect.save.save = lambda tmux, layout: 0
+assert cli.main(["-L", "x", "save", "a"]) == 0
+print(repr(asked))
+"""
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME_SRC)}
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == repr([tmux_mod.SAVE_FIELDS])
+    assert "pane_current_command" not in tmux_mod.SAVE_FIELDS
+    assert "pane_current_path" not in tmux_mod.SAVE_FIELDS
+    values = [f"v-{f}" for f in tmux_mod.SAVE_FIELDS]
+    values[tmux_mod.SAVE_FIELDS.index("pane_pid")] = "42"
+    (pane,) = tmux_mod.Tmux._panes([values], tmux_mod.SAVE_FIELDS)
+    assert (pane.pane_pid, pane.current_command, pane.current_path) == (42, "", "")
+    assert pane.session_name == "v-session_name" and pane.saved_prompt.startswith("v-@")
+    full = [f"v-{f}" for f in tmux_mod.PANE_FIELDS]
+    full[tmux_mod.PANE_FIELDS.index("pane_pid")] = "42"
+    (pane,) = tmux_mod.Tmux._panes([full], tmux_mod.PANE_FIELDS)
+    assert pane.current_command == "v-pane_current_command"
 
 
 def test_the_installed_save_command_ends_without_teardown(tmp_path: Path) -> None:
@@ -173,7 +219,7 @@ import assistant_resurrect.save, assistant_resurrect.tmux
 
 class T:
     def __init__(self, **kw): pass
-    def prefetch_panes(self): pass
+    def prefetch_panes(self, fields=None): pass
 
 def save(tmux, layout):
     sys.stdout.write("saved " + layout)

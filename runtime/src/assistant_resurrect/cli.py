@@ -126,7 +126,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if cmd == "save":
             if len(rest) > 1:
                 return _fail("save takes at most one argument, the layout file")
-            tmux.prefetch_panes()  # tmux answers while the save code is imported
+            from assistant_resurrect.tmux import SAVE_FIELDS
+
+            tmux.prefetch_panes(SAVE_FIELDS)  # tmux answers while the save code is imported
             from assistant_resurrect.save import save
 
             code = save(tmux, rest[0] if rest else None)

@@ -177,13 +177,13 @@ class SaveServer:
         """The save, as the hook would do it: its exit code and stderr text."""
         from assistant_resurrect.errors import AgentError
         from assistant_resurrect.save import save
-        from assistant_resurrect.tmux import Tmux
+        from assistant_resurrect.tmux import SAVE_FIELDS, Tmux
 
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
             try:
                 tmux = Tmux(socket_path=self.socket_path)
-                tmux.prefetch_panes()
+                tmux.prefetch_panes(SAVE_FIELDS)
                 code = save(tmux, layout)
             except AgentError as exc:  # as cli.main reports it
                 err.write(f"assistant-resurrect: {exc}\n")

@@ -47,6 +47,11 @@ PANE_FIELDS = (
     "@assistant-resurrect-prompt",
 )
 
+# What a save reads of each pane: not the foreground command nor its cwd, which
+# tmux finds per pane in /proc (restore's guards and the planner read them).
+_RESTORE_ONLY = ("pane_current_command", "pane_current_path")
+SAVE_FIELDS = tuple(f for f in PANE_FIELDS if f not in _RESTORE_ONLY)
+
 # tmux's limit on one command it is sent: a client's message holds at most 16 KiB
 # (MAX_IMSGSIZE), all arguments together. Measured for `send-keys -t %0 -l -- TEXT`
 # on 3.1c, 3.3a and 3.5a: 16341 bytes of TEXT go through, one more byte and the
@@ -183,6 +188,7 @@ class Tmux:
         self.options: dict[str, str] = {}
         self._options_read = False
         self._prefetched: Optional[Started] = None
+        self._prefetched_fields: tuple[str, ...] = PANE_FIELDS
 
     @property
     def exe(self) -> str:
@@ -221,15 +227,18 @@ class Tmux:
         return self._result_bytes(started, args, check).decode("utf-8", "surrogateescape")
 
     @staticmethod
-    def _list_args() -> list[str]:
+    def _list_args(fields: tuple[str, ...]) -> list[str]:
         opt_fmt = tmuxfmt.record_format(OPTIONS)
-        pane_fmt = tmuxfmt.record_format(PANE_FIELDS)
+        pane_fmt = tmuxfmt.record_format(fields)
         return ["display-message", "-p", opt_fmt, ";", "list-panes", "-a", "-F", pane_fmt]
 
-    def prefetch_panes(self) -> None:
-        """Start the tmux call `list_panes` makes now, so that tmux answers while
-        this process imports the rest (the save hook's start-up)."""
-        self._prefetched = self._start(self._list_args())
+    def prefetch_panes(self, fields: tuple[str, ...] = PANE_FIELDS) -> None:
+        """Start the tmux call of the next `list_panes` now, so that tmux answers
+        while this process imports the rest (the save hook's start-up). `fields`:
+        what that listing asks of each pane (SAVE_FIELDS: only what a save reads;
+        later listings ask for every field again)."""
+        self._prefetched_fields = fields
+        self._prefetched = self._start(self._list_args(fields))
 
     def list_panes(self) -> list[Pane]:
         """All panes of the server, and (in self.options) the global options above.
@@ -237,29 +246,30 @@ class Tmux:
         One tmux client runs `display-message` (the options, once) then
         `list-panes`: the options are not expanded again for every pane.
         """
-        started = self._prefetched or self._start(self._list_args())
+        fields = self._prefetched_fields if self._prefetched else PANE_FIELDS
+        started = self._prefetched or self._start(self._list_args(fields))
         self._prefetched = None
         try:
             out = self._result_bytes(started, ("display-message",), True)
         except TmuxError:
             # No session to show the options from (a server kept alive by
             # exit-empty off), or no server: the listing alone says which.
-            return self._list_panes_with_options()
+            return self._list_panes_with_options(fields)
         records = tmuxfmt.parse(out)
         if not records or len(records[0]) != len(OPTIONS):
             raise TmuxError("tmux display-message answered in an unexpected format")
         self.options = dict(zip(OPTIONS, records[0]))
         self._options_read = True
-        return self._panes(records[1:], len(PANE_FIELDS))
+        return self._panes(records[1:], fields)
 
-    def _list_panes_with_options(self) -> list[Pane]:
-        fields = [*PANE_FIELDS, *OPTIONS]
-        records = self.query(["list-panes", "-a", "-F"], fields)
+    def _list_panes_with_options(self, fields: tuple[str, ...] = PANE_FIELDS) -> list[Pane]:
+        every = (*fields, *OPTIONS)
+        records = self.query(["list-panes", "-a", "-F"], every)
         for values in records:
-            if len(values) == len(fields):
-                self.options = dict(zip(OPTIONS, values[len(PANE_FIELDS) :]))
+            if len(values) == len(every):
+                self.options = dict(zip(OPTIONS, values[len(fields) :]))
         self._options_read = True
-        return self._panes(records, len(fields))
+        return self._panes(records, fields, len(every))
 
     @property
     def settings(self) -> Settings:
@@ -273,29 +283,36 @@ class Tmux:
         return Settings(self.options)
 
     @staticmethod
-    def _panes(records: list[list[str]], nfields: int) -> list[Pane]:
+    def _panes(
+        records: list[list[str]], fields: tuple[str, ...], width: Optional[int] = None
+    ) -> list[Pane]:
+        """Panes from records of `fields` (PANE_FIELDS, or SAVE_FIELDS: the
+        foreground command and cwd then read ""), `width` values each (more
+        than the fields when options follow them)."""
+        at = {name: i for i, name in enumerate(fields)}
+        command, path = at.get("pane_current_command"), at.get("pane_current_path")
+        nvalues = len(fields) if width is None else width
         panes: list[Pane] = []
         for values in records:
-            if len(values) != nfields:
+            if len(values) != nvalues:
                 raise TmuxError("tmux list-panes answered in an unexpected format")
+            v = [values[at[name]] for name in SAVE_FIELDS]
             panes.append(
                 Pane(
-                    session_name=values[0],
-                    window_index=values[1],
-                    pane_index=values[2],
-                    pane_id=values[3],
-                    pane_pid=int(values[4] or 0),
-                    current_command=values[5],
-                    current_path=values[6],
-                    session_id=values[7],
-                    dead=values[8] == "1",
-                    restored_marker=values[9],
-                    in_mode=values[10] not in ("", "0"),
-                    synchronized=values[11] not in ("", "0"),
-                    keys_reach=values[12] == "1"
-                    and values[13] == "1"
-                    and values[14] not in ("", "0"),
-                    saved_prompt=values[15],
+                    session_name=v[0],
+                    window_index=v[1],
+                    pane_index=v[2],
+                    pane_id=v[3],
+                    pane_pid=int(v[4] or 0),
+                    current_command="" if command is None else values[command],
+                    current_path="" if path is None else values[path],
+                    session_id=v[5],
+                    dead=v[6] == "1",
+                    restored_marker=v[7],
+                    in_mode=v[8] not in ("", "0"),
+                    synchronized=v[9] not in ("", "0"),
+                    keys_reach=v[10] == "1" and v[11] == "1" and v[12] not in ("", "0"),
+                    saved_prompt=v[13],
                 )
             )
         return panes
