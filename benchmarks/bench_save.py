@@ -62,6 +62,7 @@ COLUMNS = (
     "floor_min_ms",
     "floor_max_ms",
     "ratio",
+    "sentinel_cpu_ms",
     "cold_median_ms",
     "cold_ratio",
     "save_cpu_median_ms",
@@ -138,6 +139,7 @@ def bench(
                 if r is not None and r.status != 0:
                     raise RuntimeError(f"save failed ({r.status}): {r.stderr.decode()}")
         cold_ms: list[float] = []
+        sentinel_cpu0 = cpu_seconds(sentinel.pid)
         base_ms: list[float] = []
         base_cpu: list[float] = []
         save_ms: list[float] = []
@@ -192,6 +194,7 @@ def bench(
                 }
             )
         procs = count_processes()
+        sentinel_cpu = (cpu_seconds(sentinel.pid) - sentinel_cpu0) * 1000 / runs
         served = sentinel_log(server)
         if "served save 1:" not in served or "save not served" in served:
             raise RuntimeError(f"the sentinel did not serve the saves:\n{served}")
@@ -213,6 +216,7 @@ def bench(
         "floor_min_ms": round(fmin, 1),
         "floor_max_ms": round(fmax, 1),
         "ratio": round(sm / fm, 2),
+        "sentinel_cpu_ms": round(sentinel_cpu, 1),
         "cold_median_ms": round(stats(cold_ms)[0], 1),
         "cold_ratio": round(stats(cold_ms)[0] / fm, 2),
         "save_cpu_median_ms": round(stats(cpu)[0], 1),
@@ -252,6 +256,13 @@ def start_sentinel(agent: Path, server: Server, env: dict[str, str]) -> subproce
     return proc
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sentinel_log(server: Server) -> str:
     path = server.state / "assistant-events.log"
     return path.read_text() if path.exists() else "(no sentinel log)"
@@ -266,7 +277,7 @@ def markdown(rows: list[dict[str, object]]) -> str:
         "floor median ms (min-max)",
         "save/floor",
         "cold save ms (/floor)",
-        "save CPU ms",
+        "save CPU ms (hook + sentinel)",
         "peak RSS MiB",
         "sessions saved",
         "load avg",
@@ -280,7 +291,7 @@ def markdown(rows: list[dict[str, object]]) -> str:
             f"{r['floor_median_ms']} ({r['floor_min_ms']}-{r['floor_max_ms']})",
             f"{r['ratio']}x",
             f"{r['cold_median_ms']} ({r['cold_ratio']}x)",
-            r["save_cpu_median_ms"],
+            f"{r['save_cpu_median_ms']} + {r['sentinel_cpu_ms']}",
             f"{int(r['peak_rss_kb']) / 1024:.1f}",  # type: ignore[call-overload]
             f"{r['sessions']} (IDs: {r['sessions_with_id']})",
             r["load_avg"],

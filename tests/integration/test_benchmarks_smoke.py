@@ -26,6 +26,7 @@ COLUMNS = [
     "floor_min_ms",
     "floor_max_ms",
     "ratio",
+    "sentinel_cpu_ms",
     "cold_median_ms",
     "cold_ratio",
     "save_cpu_median_ms",

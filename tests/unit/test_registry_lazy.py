@@ -91,3 +91,19 @@ def test_a_tool_matches_only_under_its_names_and_markers() -> None:
     for a in assistants.ASSISTANTS:
         launch = parse_launch(["node", "/opt/elsewhere/unrelated-cli/index.js"])
         assert launch is not None and not a.match(launch), a.name
+
+
+def test_matches_are_kept_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """match() answers from the argv alone; the sentinel serves save after save
+    with the same processes: a second ask is the kept answer, and the kept
+    answers never grow past MATCHES_KEPT."""
+    monkeypatch.setattr(assistants, "_matched", {})
+    argv = ["claude", "--resume", "0a7c2f4e-1b2c-4d3e-8f90-123456789abc"]
+    first = assistants.match(argv)
+    assert first is not None and first[0].name == "claude"
+    assert assistants.match(list(argv)) is first
+    assert assistants.match(["bash", "-l"]) is None
+    monkeypatch.setattr(assistants, "MATCHES_KEPT", 3)
+    for i in range(10):
+        assistants.match(["sleep", str(i)])
+        assert len(assistants._matched) <= 3

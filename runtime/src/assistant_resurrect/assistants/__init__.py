@@ -84,16 +84,31 @@ def candidates(launch: Launch) -> list[str]:
     return [module for module, _ in REGISTRY if module in hits]
 
 
+# match() is a function of the argv alone: its answers are kept, for the saves
+# the sentinel serves one after another (and the rescans within one save).
+_matched: dict[tuple[str, ...], Optional[tuple[Assistant, Launch]]] = {}
+MATCHES_KEPT = 4096
+
+
 def match(argv: list[str]) -> Optional[tuple[Assistant, Launch]]:
     """The assistant an argv runs, if any (helpers that are not sessions excluded)."""
+    key = tuple(argv)
+    try:
+        return _matched[key]
+    except KeyError:
+        pass
+    found: Optional[tuple[Assistant, Launch]] = None
     launch = parse_launch(argv)
-    if launch is None:
-        return None
-    for module in candidates(launch):
-        assistant = load(module)
-        if assistant.match(launch):
-            return assistant, launch
-    return None
+    if launch is not None:
+        for module in candidates(launch):
+            assistant = load(module)
+            if assistant.match(launch):
+                found = (assistant, launch)
+                break
+    if len(_matched) >= MATCHES_KEPT:
+        _matched.clear()
+    _matched[key] = found
+    return found
 
 
 def names() -> list[str]:
