@@ -20,23 +20,13 @@ from libtmux import Server
 
 from assistant_resurrect import __version__, saveserver, sentinel, served
 from tests.helpers import RUNTIME_SRC, Agent, records, start_in_pane, wait_for
+from tests.integration.test_event_save import events_log, state_dir
 
 if not sys.platform.startswith("linux"):
     pytest.skip("saves are served on Linux only", allow_module_level=True)
 
 A = "0a7c2f4e-1b2c-4d3e-8f90-123456789abc"
 B = "1b8d3f5a-2c3d-4e4f-9a01-23456789abcd"
-
-
-def state_dir() -> Path:
-    return Path(os.environ["TMUX_ASSISTANT_RESURRECT_DIR"])
-
-
-def events_log() -> str:
-    try:
-        return (state_dir() / sentinel.LOG).read_text()
-    except OSError:
-        return ""
 
 
 def tmux_var(server: Server) -> str:
@@ -218,6 +208,14 @@ def fake_listener(path: Path, reply: Callable[[socket.socket], None]) -> socket.
     return listener
 
 
+def saved_by_the_hook(panes: Server, agent: Agent, stamp: str) -> None:
+    """A hook save of a new layout: exit code 0 and both sessions in its sidecar."""
+    layout = agent.fake_layout(stamp)
+    r = hook_save(hook_env(panes), layout)
+    assert r.returncode == 0, r.stderr
+    assert [s[2] for s in sessions_of(agent, layout)] == sorted([A, B])
+
+
 def lie(conn: socket.socket) -> None:
     conn.recv(1 << 20)
     conn.sendall(b"OK 0\n")  # "saved": a lie, nothing was written
@@ -232,11 +230,8 @@ def test_a_listener_in_a_folder_others_can_write_is_not_believed(
     folder.chmod(mode)
     listener = fake_listener(socket_file(panes), lie)
     try:
-        layout = agent.fake_layout("20261203T100400")
-        r = hook_save(hook_env(panes), layout)
-        assert r.returncode == 0, r.stderr
         # the hook saved by itself: believing the listener would have written nothing
-        assert [s[2] for s in sessions_of(agent, layout)] == sorted([A, B])
+        saved_by_the_hook(panes, agent, "20261203T100400")
     finally:
         listener.close()
     # the same listener in a private folder is the user's own: believed (the check can fail)
@@ -268,16 +263,11 @@ def test_a_listener_that_does_not_serve_leaves_the_save_to_the_hook(
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     listener = fake_listener(socket_file(panes), reply)
     try:
-        layout = agent.fake_layout("20261203T100600")
-        r = hook_save(hook_env(panes), layout)
-        assert r.returncode == 0, r.stderr
-        assert [s[2] for s in sessions_of(agent, layout)] == sorted([A, B])
+        saved_by_the_hook(panes, agent, "20261203T100600")
     finally:
         listener.close()
     # a socket nobody listens on any more (a sentinel killed -9): refused, saved
-    layout = agent.fake_layout("20261203T100700")
-    assert hook_save(hook_env(panes), layout).returncode == 0
-    assert [s[2] for s in sessions_of(agent, layout)] == sorted([A, B])
+    saved_by_the_hook(panes, agent, "20261203T100700")
 
 
 # -- what the sentinel serves (its checks, without a server) -------------------
