@@ -382,7 +382,8 @@ def require(tool: str) -> None:
 
 
 def _make_venv(tmp: Path) -> Path:
-    """A venv of the agent from /usr/bin/python3, world-readable."""
+    """A venv of the agent from /usr/bin/python3 with the role's entry point,
+    world-readable."""
     venv = tmp / "venv"
     subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, timeout=120)
     src = tmp / "runtime-src"  # build from a copy: pip must not write into the repo
@@ -398,6 +399,9 @@ def _make_venv(tmp: Path) -> Path:
         "--disable-pip-version-check",
     ]
     subprocess.run([*pip, str(src)], check=True, timeout=300)
+    # the entry point as the role installs it (Python -I -S, not pip's script)
+    launcher = [str(venv / "bin" / "python"), "-I", "-m", "assistant_resurrect.launcher"]
+    subprocess.run(launcher, check=True, timeout=60, stdout=subprocess.DEVNULL)
     subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
     return venv
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional
@@ -136,6 +137,15 @@ def sessions(real: RealEnv, cwd: Path) -> dict[str, str]:
     return out
 
 
+def heads(real: RealEnv, cwd: Path) -> str:
+    """The first lines of each session file of `cwd` (for a failure message)."""
+    out = []
+    for sid, text in sessions(real, cwd).items():
+        out.append(f"--- {sid}")
+        out += [line[:300] for line in text.splitlines()[:4]]
+    return "\n".join(out)
+
+
 def holding(real: RealEnv, cwd: Path, text: str) -> Optional[str]:
     """The session whose file holds `text` and a reply after it."""
     hits = set()
@@ -215,6 +225,15 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     two = crash.window(cwd)
     start(crash, one)
     a = say(crash, one, cwd, "droid-alpha-one")
+    # Droid rewrites the first session's file with its auto-title after the reply.
+    # A second Droid started within that rewrite is a race the `sessions` rule
+    # still loses about one time in three (docs/assistants.md): wait it out.
+    wait_for(
+        lambda: '"title":"New Session"' not in sessions(real, cwd).get(a, '"title":"New Session"'),
+        30,
+        "droid's auto-title of the first session",
+    )
+    time.sleep(1.5)  # past the file-time slack of the `sessions` rule
     start(crash, two)
     b = say(crash, two, cwd, "droid-bravo-two")
     assert a != b
@@ -222,7 +241,7 @@ def test_two_panes_in_one_directory(cwd: Path, crash: Crash, real: RealEnv) -> N
     crash.changed()
     crash.crash_and_restore()
     got = (args_after(crash, one), args_after(crash, two))
-    assert got == (["--resume", a], ["--resume", b]), crash.logs()
+    assert got == (["--resume", a], ["--resume", b]), crash.logs() + heads(real, cwd)
     crash.wait_screen(crash.pane_after(one), "droid-alpha-again", 90)
     screen = crash.wait_screen(crash.pane_after(two), "droid-bravo-two", 90)
     assert "droid-alpha" not in screen
