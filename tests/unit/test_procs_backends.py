@@ -99,18 +99,3 @@ def test_both_backends_read_another_users_real_uid() -> None:
     assert gone_a is not None and gone_b is not None
     gone_a.pid = gone_b.pid = child.pid  # reaped: nothing to read
     assert procs_linux.real_uid(gone_a) == procs_psutil.real_uid(gone_b) == -1
-
-
-def test_each_snapshot_reads_the_boot_time_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Start times are the boot time plus the process's ticks; the kernel derives
-    the boot time from the wall clock, which NTP moves: a sentinel serving saves
-    for days must not keep the first one it read."""
-    me = os.getpid()
-
-    def start_of_me() -> float:
-        return next(p.start for p in procs_linux.all_procs() if p.pid == me)
-
-    first = start_of_me()
-    real = procs_linux._boot_time()
-    monkeypatch.setattr(procs_linux, "_boot_time", lambda: real + 5.0)
-    assert start_of_me() == pytest.approx(first + 5.0, abs=0.02)

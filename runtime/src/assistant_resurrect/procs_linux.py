@@ -73,11 +73,6 @@ def read_proc(pid: int) -> Optional[Proc]:
 
 
 def all_procs() -> Iterator[Proc]:
-    # The boot time is read again for each snapshot: the kernel derives it from
-    # the wall clock, which NTP moves, and the sentinel takes snapshots for days.
-    global _BTIME
-    if _CLK_TCK is not None:
-        _BTIME = _boot_time()
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
