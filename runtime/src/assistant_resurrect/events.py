@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant_resurrect import paths
+from assistant_resurrect import paths, served
 
 TYPE_CHECKING = False  # not from typing: importing typing costs every hook run ~3 ms
 if TYPE_CHECKING:
@@ -36,9 +36,9 @@ def lock_path(state: Path, server_pid: str) -> Path:
 def _server(tmux: Tmux) -> tuple[str, str]:
     """(socket path, server pid) of the tmux server `tmux` talks to: from $TMUX
     inside tmux (hooks, no tmux call), else asked."""
-    inside = os.environ.get("TMUX", "").split(",")
-    if not tmux.socket_args and len(inside) >= 2 and inside[0] and inside[1].isdigit():
-        return inside[0], inside[1]
+    inside = served.inside_server()
+    if not tmux.socket_args and inside is not None:
+        return inside
     rec = tmux.query(["display-message", "-p"], ("socket_path", "pid"))
     if len(rec) != 1 or len(rec[0]) != 2 or not rec[0][1].isdigit():
         from assistant_resurrect.errors import TmuxError

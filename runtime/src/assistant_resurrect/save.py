@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from assistant_resurrect import capture, detect, paths, procs, store
+from assistant_resurrect import capture, detect, paths, procs, served, store
 from assistant_resurrect.assistants.base import Assistant, Context, Found
 from assistant_resurrect.errors import AgentError
 from assistant_resurrect.log import Log
@@ -226,8 +226,8 @@ def carried_waiting(
 
 def server_pid() -> Optional[int]:
     """The pid of the tmux server named in $TMUX (the hook's), or None."""
-    parts = os.environ.get("TMUX", "").split(",")
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    inside = served.inside_server()
+    return None if inside is None else int(inside[1])
 
 
 def save(tmux: Tmux, layout_arg: Optional[str]) -> int:

@@ -141,8 +141,7 @@ class SaveServer:
 
     def serve(self, conn: socket.socket) -> None:
         conn.setblocking(True)
-        cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-        if int.from_bytes(cred[4:8], sys.byteorder) != os.getuid():
+        if served.peer_uid(conn) != os.getuid():
             return  # another user: not even an answer
         conn.settimeout(READ_TIMEOUT)
         data = bytearray()
